@@ -1,0 +1,109 @@
+"""The models the CLI can train and sample, by name, and the glue that trains and samples them.
+
+Each model lives in its own module (``gan_tutor.gan``, later ``dcgan``, ``cgan``, ...) exposing
+
+* ``TIERS`` / ``tier_config(tier, **overrides)``: a typed config dataclass per tier, with an
+  ``identity()`` (what a run folder is tied to) and the fields ``z_dim``, ``batch_size``, ``seed``,
+  ``lr_g``, ``lr_d``, ``betas``, ``real_label``, ``ema_decay``, ``steps``, ``snapshot_every``,
+  ``image_shape`` (and ``n_classes`` for conditional models);
+* ``build(cfg) -> (G, D)``.
+
+A new model registers with one line in ``MODELS``; nothing is imported until it is used.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import importlib
+from dataclasses import dataclass
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import torch
+
+from gan_tutor.checkpoint import CHECKPOINT_NAME, load_checkpoint
+from gan_tutor.train import GANLoop, TrainState, check_labels, fit_gan, pick_device, snapshot, validate_images
+
+# name -> (module, one line for `python -m gan_tutor --help`)
+MODELS: dict[str, tuple[str, str]] = {
+    "gan": ("gan_tutor.gan", "vanilla MLP GAN (Goodfellow et al. 2014), notebook 02"),
+}
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    name: str
+    module: ModuleType
+
+    @property
+    def conditional(self) -> bool:
+        return "n_classes" in {f.name for f in dataclasses.fields(self.module.TIERS["smoke"])}
+
+    def config(self, tier: str, **overrides):
+        return self.module.tier_config(tier, **overrides)
+
+    def config_from_identity(self, identity: dict[str, Any]):
+        """Rebuild the config dataclass from a checkpoint's saved identity (lists back to tuples)."""
+        cls = type(self.module.TIERS["smoke"])
+        fields = {f.name: f for f in dataclasses.fields(cls)}
+        values = {k: tuple(v) if isinstance(v, list) else v for k, v in identity.items() if k in fields}
+        return cls(**values)
+
+    def loop(self, cfg) -> GANLoop:
+        return GANLoop(z_dim=cfg.z_dim, batch_size=cfg.batch_size, seed=cfg.seed, real_label=cfg.real_label,
+                       ema_decay=cfg.ema_decay, n_classes=getattr(cfg, "n_classes", None))
+
+    def train(self, cfg, images: torch.Tensor, labels: torch.Tensor | None = None, *, run_dir=None,
+              steps: int | None = None, seconds: float | None = None, device="auto", **fit_kwargs) -> TrainState:
+        """Train on ``images`` (N, *cfg.image_shape) in [0, 1]; returns the final TrainState."""
+        validate_images(images, cfg.image_shape, (0.0, 1.0), "training images")
+        G, D = self.module.build(cfg)
+        return fit_gan(G, D, images * 2 - 1, self.loop(cfg), lr_g=cfg.lr_g, lr_d=cfg.lr_d, betas=cfg.betas,
+                       labels=labels, model=self.name, config=cfg.identity(), device=device, run_dir=run_dir,
+                       steps=steps if steps is not None or seconds is not None else cfg.steps, seconds=seconds,
+                       snapshot_every=cfg.snapshot_every, **fit_kwargs)
+
+    def load_generator(self, run_dir: str | Path, device="cpu"):
+        """(G, cfg) from a run folder's checkpoint, with the EMA weights when the run kept them."""
+        state = load_checkpoint(Path(run_dir) / CHECKPOINT_NAME, self.name)
+        cfg = self.config_from_identity(state["config"])
+        G, _ = self.module.build(cfg)
+        weights = state["state"]["modules"]
+        G.load_state_dict(weights.get("G_ema", weights["G"]))
+        return G.to(pick_device(device)).eval(), cfg
+
+    @torch.no_grad()
+    def sample(self, G, cfg, n: int, label: int | None = None, seed: int = 0, batch_size: int = 500) -> dict[str, torch.Tensor]:
+        """{"images": (n, C, H, W) in [0, 1]} (+ "labels" (n,) for conditional models)."""
+        if n < 1:
+            raise ValueError(f"--n must be at least 1, got {n}.")
+        n_classes = getattr(cfg, "n_classes", None)
+        if label is not None and not n_classes:
+            raise ValueError(f"'{self.name}' is unconditional: it cannot generate a chosen digit; drop --label "
+                             "(or train a conditional model such as cgan).")
+        device = next(G.parameters()).device
+        g = torch.Generator(device=device).manual_seed(seed)
+        z = torch.randn(n, cfg.z_dim, generator=g, device=device)
+        y = None
+        if n_classes:
+            y = torch.full((n,), label, dtype=torch.int64) if label is not None else torch.arange(n) % n_classes
+            check_labels(y, n_classes, n)
+            y = y.to(device)
+        parts = [snapshot(G, z[i:i + batch_size], None if y is None else y[i:i + batch_size]) for i in range(0, n, batch_size)]
+        out = {"images": torch.cat(parts).float()}
+        if y is not None:
+            out["labels"] = y.cpu()
+        return out
+
+
+def get_model(name: str) -> ModelSpec:
+    """The registered model ``name``; an unknown name lists the valid ones."""
+    if name not in MODELS:
+        raise ValueError(f"unknown model {name!r}: choose one of {', '.join(sorted(MODELS))}.")
+    return ModelSpec(name, importlib.import_module(MODELS[name][0]))
+
+
+def model_of_run(run_dir: str | Path) -> str:
+    """The model name a run folder's checkpoint was written by."""
+    return load_checkpoint(Path(run_dir) / CHECKPOINT_NAME)["model"]
