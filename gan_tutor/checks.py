@@ -1,0 +1,614 @@
+r"""Checks for the notebook exercises: run the learner's function, compare, name the likely mistake.
+
+Each ``check_<name>(fn)`` calls the learner's ``fn`` on inputs it makes itself (fixed values, no global
+random state touched), compares the result with values worked out here from explicit formulas in
+float64 Python arithmetic (``math.log1p``, ``math.exp``), never with the package's own solution, and
+
+* on success prints one line starting with "✓";
+* on failure raises :class:`CheckFailed` whose message names the likely mistake, found by computing what
+  the common wrong answers would give and saying which one the learner's output matches;
+* lets a ``NotImplementedError`` from ``fn`` (an unsolved exercise stub) propagate unchanged.
+
+Notebook 01 (GAN maths): :func:`check_optimal_discriminator`, :func:`check_js_divergence`,
+:func:`check_d_loss`, :func:`check_g_loss_nonsaturating`.
+Notebook 02 (vanilla GAN training step): :func:`check_d_step`, :func:`check_g_step`,
+:func:`check_d_loss_smoothed`.
+
+Logit conventions as in ``gan_tutor.gan_math``: :math:`D(x) = \sigma(a)`, so
+:math:`-\log D = \mathrm{softplus}(-a)` and :math:`-\log(1 - D) = \mathrm{softplus}(a)`.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Callable, Sequence
+
+import torch
+from torch import nn
+
+__all__ = [
+    "CheckFailed",
+    "check_optimal_discriminator",
+    "check_js_divergence",
+    "check_d_loss",
+    "check_g_loss_nonsaturating",
+    "check_d_step",
+    "check_g_step",
+    "check_d_loss_smoothed",
+]
+
+
+class CheckFailed(AssertionError):
+    """An exercise check failed; the message names the likely mistake."""
+
+
+# ----------------------------------------------------------------------------------------------------
+# Scalar arithmetic in float64 (the expected values), and comparison helpers
+# ----------------------------------------------------------------------------------------------------
+
+LN2 = math.log(2.0)
+
+
+def _softplus(a: float) -> float:
+    # softplus(a) = log(1 + e^a) = max(a, 0) + log1p(e^-|a|): no overflow for any a
+    return max(a, 0.0) + math.log1p(math.exp(-abs(a)))
+
+
+def _sigmoid(a: float) -> float:
+    if a >= 0:
+        return 1.0 / (1.0 + math.exp(-a))
+    e = math.exp(a)
+    return e / (1.0 + e)
+
+
+def _bce(a: float, y: float) -> float:
+    # BCE(a, y) = -[y log sigmoid(a) + (1 - y) log(1 - sigmoid(a))] = y softplus(-a) + (1 - y) softplus(a)
+    return y * _softplus(-a) + (1.0 - y) * _softplus(a)
+
+
+def _mean(xs: Sequence[float]) -> float:
+    return sum(xs) / len(xs)
+
+
+def _close(got: float, expected: float, rel: float = 1e-5, abs_tol: float = 1e-6) -> bool:
+    if math.isinf(expected):
+        return got == expected
+    return math.isfinite(got) and math.isclose(got, expected, rel_tol=rel, abs_tol=abs_tol)
+
+
+def _scalar(value, name: str) -> float:
+    """The learner's result as a float; a tensor must hold exactly one number."""
+    if isinstance(value, torch.Tensor):
+        if value.numel() != 1:
+            raise CheckFailed(
+                f"{name} returned a tensor of shape {tuple(value.shape)}; it should return one number: "
+                "average over the batch with .mean()"
+            )
+        return float(value.detach().reshape(()).double())
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        raise CheckFailed(f"{name} returned {type(value).__name__}; it should return a number (a 0-dim tensor)") from None
+
+
+def _diagnose(name: str, got: float, expected: float, wrong: Sequence[tuple[float, str]], context: str = "") -> None:
+    """Raise CheckFailed unless got == expected; name the first wrong answer that got matches."""
+    if _close(got, expected):
+        return
+    where = f" {context}" if context else ""
+    for value, mistake in wrong:
+        if _close(got, value, rel=1e-4, abs_tol=1e-5):
+            raise CheckFailed(f"{name}: {mistake} (expected {expected:.6g}{where}, got {got:.6g})")
+    raise CheckFailed(f"{name}: expected {expected:.6g}{where}, got {got:.6g}")
+
+
+def _tensor(values, dtype=torch.float32) -> torch.Tensor:
+    return torch.tensor(values, dtype=dtype)
+
+
+# ----------------------------------------------------------------------------------------------------
+# Notebook 01: optimal discriminator and Jensen-Shannon divergence
+# ----------------------------------------------------------------------------------------------------
+
+
+def check_optimal_discriminator(fn: Callable) -> None:
+    """Check ``fn(p_data, p_g)``, the optimal discriminator D* = p_data / (p_data + p_g), elementwise."""
+    name = "optimal_discriminator"
+    p_data = [0.2, 0.5, 1.0, 0.0, 0.3, 0.0, 0.05]
+    p_g = [0.6, 0.5, 0.0, 0.4, 0.1, 0.0, 0.15]
+    undefined = 5  # p_data = p_g = 0: D* is 0/0, the course's convention is 0.5
+    expected = [pd / (pd + pg) if pd + pg > 0 else 0.5 for pd, pg in zip(p_data, p_g)]
+
+    out = fn(_tensor(p_data, torch.float64), _tensor(p_g, torch.float64))
+    got = torch.as_tensor(out).detach().to(torch.float64)
+    if got.shape != (len(p_data),):
+        raise CheckFailed(
+            f"{name} returned shape {tuple(got.shape)} for inputs of shape ({len(p_data)},): D* is elementwise, "
+            "one value per point"
+        )
+    got = got.tolist()
+    defined = [i for i in range(len(p_data)) if i != undefined]
+
+    def matches(candidate: Callable[[float, float], float], idx=defined) -> bool:
+        return all(_close(got[i], candidate(p_data[i], p_g[i]), rel=1e-6, abs_tol=1e-9) for i in idx)
+
+    if not matches(lambda pd, pg: pd / (pd + pg)):
+        if matches(lambda pd, pg: pg / (pd + pg)):
+            raise CheckFailed(
+                f"{name}: swapped p_data and p_g: returned p_g / (p_data + p_g); D* is the probability that x "
+                "is real, p_data / (p_data + p_g)"
+            )
+        if matches(lambda pd, pg: pd):
+            raise CheckFailed(f"{name}: missing normalisation: returned p_data itself; divide by p_data + p_g")
+        if matches(lambda pd, pg: pd / pg, [i for i in defined if p_g[i] > 0]):
+            raise CheckFailed(
+                f"{name}: missing normalisation: returned the density ratio p_data / p_g (unbounded); "
+                "divide by p_data + p_g instead"
+            )
+        i = next(i for i in defined if not _close(got[i], expected[i], rel=1e-6, abs_tol=1e-9))
+        raise CheckFailed(
+            f"{name}: at p_data = {p_data[i]}, p_g = {p_g[i]} expected D* = {expected[i]:.6g}, got {got[i]:.6g}"
+        )
+    if math.isnan(got[undefined]):
+        raise CheckFailed(
+            f"{name}: NaN where p_data = p_g = 0 (0/0): return 0.5 there, e.g. "
+            "torch.where(total > 0, p_data / total, torch.full_like(total, 0.5)) with total = p_data + p_g"
+        )
+    if got[undefined] != 0.5:
+        raise CheckFailed(
+            f"{name}: where p_data = p_g = 0, D* is 0/0 and the course's convention is 0.5 (no sample ever lands "
+            f"there, so D cannot tell); got {got[undefined]:.6g}"
+        )
+    print(
+        f"✓ {name}: D* = p_data / (p_data + p_g) at {len(p_data)} points, including p_g = 0 (D* = 1), "
+        "p_data = 0 (D* = 0) and p_data = p_g = 0 (D* = 0.5)"
+    )
+
+
+def _kl_sum(p: Sequence[float], q: Sequence[float], dx: float) -> float:
+    # KL(P||Q) = sum p log(p/q) dx, 0 log 0 = 0, inf where p > 0 = q
+    total = 0.0
+    for pi, qi in zip(p, q):
+        if pi > 0:
+            if qi == 0:
+                return math.inf
+            total += pi * math.log(pi / qi)
+    return total * dx
+
+
+def _jsd_sum(p: Sequence[float], q: Sequence[float], dx: float) -> float:
+    # JSD = 1/2 sum [p log(2p/(p+q)) + q log(2q/(p+q))] dx
+    total = 0.0
+    for pi, qi in zip(p, q):
+        if pi > 0:
+            total += pi * math.log(2 * pi / (pi + qi))
+        if qi > 0:
+            total += qi * math.log(2 * qi / (pi + qi))
+    return 0.5 * total * dx
+
+
+def _normal_pdf(x: float, mu: float, sigma: float) -> float:
+    return math.exp(-0.5 * ((x - mu) / sigma) ** 2) / (sigma * math.sqrt(2 * math.pi))
+
+
+def check_js_divergence(fn: Callable) -> None:
+    """Check ``fn(p, q, dx)``: the Jensen-Shannon divergence in nats of densities on a uniform grid."""
+    name = "js_divergence"
+    kl_hint = (
+        "this is a KL divergence, not JSD: JSD = 1/2 KL(P||M) + 1/2 KL(Q||M) compares each density with the "
+        "mixture M = (P + Q)/2, so it is symmetric and at most log 2"
+    )
+
+    def call(p, q, dx) -> float:
+        return _scalar(fn(_tensor(p, torch.float64), _tensor(q, torch.float64), dx), name)
+
+    # 1. Two Gaussians on [-10, 10], both positive everywhere on the grid (no zeros).
+    dx = 0.02
+    xs = [-10.0 + i * dx for i in range(1001)]
+    p = [_normal_pdf(x, -1.0, 1.0) for x in xs]
+    q = [_normal_pdf(x, 1.5, 0.7) for x in xs]
+    expected = _jsd_sum(p, q, dx)
+    got = call(p, q, dx)
+    if math.isnan(got) or math.isinf(got):
+        raise CheckFailed(f"{name}: returned {got} for two Gaussians whose densities are positive everywhere")
+    kl_pq, kl_qp = _kl_sum(p, q, dx), _kl_sum(q, p, dx)
+    _diagnose(
+        name,
+        got,
+        expected,
+        [
+            (expected / LN2, "bits instead of nats: used log base 2; use the natural log (torch.log)"),
+            (2 * expected, "twice the JSD: missing the 1/2 in JSD = 1/2 KL(P||M) + 1/2 KL(Q||M)"),
+            (expected / dx, "not multiplied by dx: the integral is approximated by sum(f) * dx"),
+            (expected * LN2, "multiplied by log 2: JSD in nats needs no conversion"),
+            (kl_pq, kl_hint),
+            (kl_qp, kl_hint),
+            (0.5 * (kl_pq + kl_qp), kl_hint),
+            (kl_pq + kl_qp, kl_hint),
+        ],
+        "for N(-1, 1) and N(1.5, 0.7^2)",
+    )
+    got_swapped = call(q, p, dx)
+    if not _close(got_swapped, got):
+        raise CheckFailed(f"{name}: not symmetric (JSD(P||Q) = {got:.6g}, JSD(Q||P) = {got_swapped:.6g}): {kl_hint}")
+
+    # 2. Uniforms with zeros: P = U[0, 1) and Q = U[0, 2) on cells of width dx. On [0, 1): p = 1, q = 1/2,
+    #    m = 3/4; on [1, 2): p = 0, q = 1/2, m = 1/4. KL(P||M) = log(4/3), KL(Q||M) = 1/2 log(2/3) + 1/2 log 2,
+    #    so JSD = 3/4 log(4/3), while KL(P||Q) = log 2.
+    dx = 0.05
+    cells = [(i + 0.5) * dx for i in range(60)]
+    u01 = [1.0 if c < 1 else 0.0 for c in cells]
+    u02 = [0.5 if c < 2 else 0.0 for c in cells]
+    u23 = [1.0 if 2 <= c < 3 else 0.0 for c in cells]
+    for p, q, expected, what in [
+        (u01, u02, 0.75 * math.log(4 / 3), "for P = U[0, 1), Q = U[0, 2)"),
+        (u01, u23, LN2, "for disjoint supports, P = U[0, 1), Q = U[2, 3)"),
+    ]:
+        got = call(p, q, dx)
+        if math.isnan(got):
+            raise CheckFailed(
+                f"{name}: NaN {what}: 0 log 0 = 0 * (-inf) gives NaN where a density is 0; the term is 0 there "
+                "(use torch.xlogy, or keep only the points where the density is positive)"
+            )
+        if math.isinf(got):
+            raise CheckFailed(f"{name}: infinite {what}: {kl_hint}")
+        _diagnose(
+            name,
+            got,
+            expected,
+            [
+                (expected / LN2, "bits instead of nats: used log base 2; use the natural log (torch.log)"),
+                (2 * expected, "twice the JSD: missing the 1/2 in JSD = 1/2 KL(P||M) + 1/2 KL(Q||M)"),
+                (expected / dx, "not multiplied by dx: the integral is approximated by sum(f) * dx"),
+                (_kl_sum(p, q, dx), kl_hint),
+            ],
+            what,
+        )
+    got = call(u02, u02, dx)
+    if not _close(got, 0.0, abs_tol=1e-9):
+        raise CheckFailed(f"{name}: JSD of a distribution with itself must be 0, got {got:.6g}")
+    print(
+        f"✓ {name}: two Gaussians (symmetric), U[0,1) vs U[0,2) = 3/4 log(4/3), disjoint supports = log 2, "
+        "identical = 0, in nats with dx"
+    )
+
+
+# ----------------------------------------------------------------------------------------------------
+# Notebook 01: discriminator and generator losses on logits
+# ----------------------------------------------------------------------------------------------------
+
+REAL_LOGITS = [1.5, -0.8, 0.3, 2.2, -2.0]
+FAKE_LOGITS = [-1.2, 0.5, -3.0, 0.9, 0.1]
+# float32 logits, as networks produce: log(sigmoid(-200)) is log(0) = -inf in float32
+BIG_REAL = [-200.0, 60.0]
+BIG_FAKE = [200.0, -60.0]
+LARGE_LOGIT_HINT = "use softplus / BCE-with-logits: -log sigmoid(a) = softplus(-a), -log(1 - sigmoid(a)) = softplus(a)"
+
+
+def _large_logit_failure(name: str, got: float, expected: float) -> None:
+    if not math.isfinite(got):
+        raise CheckFailed(
+            f"{name}: non-finite ({got}) at large logits: computed log(sigmoid(.)) directly, which is log(0) "
+            f"once |a| > ~100 in float32; {LARGE_LOGIT_HINT}"
+        )
+    if not _close(got, expected):
+        raise CheckFailed(
+            f"{name}: wrong at large logits (expected {expected:.6g}, got {got:.6g}): log(sigmoid(a) + eps), "
+            f"clamping, or BCELoss on probabilities (it clamps log at -100) caps the loss; {LARGE_LOGIT_HINT}"
+        )
+
+
+def check_d_loss(fn: Callable) -> None:
+    """Check ``fn(real_logits, fake_logits)``: -[mean log D(x) + mean log(1 - D(G(z)))] on logits."""
+    name = "d_loss"
+    r, f = REAL_LOGITS, FAKE_LOGITS
+    n = len(r)
+    real_term = _mean([_softplus(-a) for a in r])  # -mean log D(x)
+    fake_term = _mean([_softplus(a) for a in f])  # -mean log(1 - D(G(z)))
+    expected = real_term + fake_term
+    got = _scalar(fn(_tensor(r), _tensor(f)), name)
+    _diagnose(
+        name,
+        got,
+        expected,
+        [
+            (-expected, "sign error: returned V = mean log D(x) + mean log(1 - D(G(z))); the discriminator "
+             "maximises V, so its loss is -V"),
+            (n * expected, "sum instead of mean: average each term over the batch"),
+            (_mean([_softplus(a) for a in r]) + _mean([_softplus(-a) for a in f]),
+             "swapped real and fake: real logits take target 1 (-log D(x)), fakes target 0 (-log(1 - D(G(z))))"),
+            (expected / 2, "averaged the real and fake terms together (half the loss): it is mean over the real "
+             "batch plus mean over the fake batch"),
+            (real_term + _mean([_softplus(-a) for a in f]),
+             "labelled the fakes as real: the fake term is -log(1 - D(G(z))), target 0"),
+            (real_term, "left out the fake term -mean log(1 - D(G(z)))"),
+            (fake_term, "left out the real term -mean log D(x)"),
+        ],
+    )
+    big_expected = _mean([_softplus(-a) for a in BIG_REAL]) + _mean([_softplus(a) for a in BIG_FAKE])
+    _large_logit_failure(name, _scalar(fn(_tensor(BIG_REAL), _tensor(BIG_FAKE)), name), big_expected)
+    print(f"✓ {name}: -[mean log D(x) + mean log(1 - D(G(z)))] at {n}+{n} logits, and finite at logits of ±200")
+
+
+def check_g_loss_nonsaturating(fn: Callable) -> None:
+    """Check ``fn(fake_logits)``: the non-saturating generator loss -mean log D(G(z)), on logits."""
+    name = "g_loss_nonsaturating"
+    f = FAKE_LOGITS
+    n = len(f)
+    expected = _mean([_softplus(-a) for a in f])  # -mean log sigmoid(a)
+    saturating_msg = (
+        "this is the saturating (minimax) loss log(1 - D(G(z))): its gradient vanishes when D(G(z)) -> 0, "
+        "early in training; minimise -log D(G(z)) instead"
+    )
+    got = _scalar(fn(_tensor(f)), name)
+    _diagnose(
+        name,
+        got,
+        expected,
+        [
+            (-_mean([_softplus(a) for a in f]), saturating_msg),
+            (-expected, "sign error: returned mean log D(G(z)); the generator minimises -log D(G(z))"),
+            (_mean([_softplus(a) for a in f]), "used the fake target 0, -log(1 - D(G(z))): that is the "
+             "discriminator's term; the generator wants D to call its fakes real (target 1)"),
+            (n * expected, "sum instead of mean: average over the batch"),
+        ],
+    )
+    big = [-200.0, 200.0, 0.0]  # -log sigmoid(-200) = log(0) in float32 when computed naively
+    _large_logit_failure(name, _scalar(fn(_tensor(big)), name), _mean([_softplus(-a) for a in big]))
+
+    # The gradient at a = -10 (D(G(z)) ~ 4.5e-5, confidently rejected fakes) must be strong.
+    k, a = 4, -10.0
+    logits = torch.full((k,), a, requires_grad=True)
+    loss = fn(logits)
+    if not isinstance(loss, torch.Tensor) or not loss.requires_grad:
+        raise CheckFailed(
+            f"{name}: the loss is not connected to the logits (no gradient): build it from torch operations on "
+            "fake_logits, without .item(), .detach() or Python floats"
+        )
+    (grad,) = torch.autograd.grad(loss.sum(), logits)
+    expected_grad = -(1.0 - _sigmoid(a)) / k
+    got_grad = grad.double().tolist()
+    if not all(_close(g, expected_grad, rel=1e-4) for g in got_grad):
+        if all(_close(g, -_sigmoid(a) / k, rel=1e-2, abs_tol=1e-7) for g in got_grad):
+            raise CheckFailed(f"{name}: gradient {got_grad[0]:.3g} per logit at a = -10: {saturating_msg}")
+        raise CheckFailed(
+            f"{name}: gradient w.r.t. each logit at a = -10 should be -(1 - sigmoid(a))/N = {expected_grad:.6g}, "
+            f"got {got_grad}"
+        )
+    print(
+        f"✓ {name}: -mean log D(G(z)) at {n} logits, finite at ±200, gradient -(1 - sigmoid(a))/N = "
+        f"{expected_grad:.4f} at a = -10 (strong where the saturating loss gives {-_sigmoid(a) / k:.1e})"
+    )
+
+
+# ----------------------------------------------------------------------------------------------------
+# Notebook 02: one discriminator step and one generator step, on linear stand-in networks
+# ----------------------------------------------------------------------------------------------------
+#
+# G(z) = A z + c (nn.Linear(2, 2)) and D(x) = w . x + b (nn.Linear(2, 1)), so every gradient has a closed
+# form. For a loss L = mean_i l(a_i) over logits a_i = w . x_i + b:
+#   dL/dw = mean_i l'(a_i) x_i,  dL/db = mean_i l'(a_i);
+# through G, with x_j = A z_j + c:  dL/dA = mean_j l'(a_j) w z_j^T,  dL/dc = mean_j l'(a_j) w.
+
+G_WEIGHT = [[0.8, -0.3], [0.2, 1.1]]  # A
+G_BIAS = [0.5, -0.4]  # c
+D_WEIGHT = [[1.2, -0.7]]  # w
+D_BIAS = [0.3]  # b
+REAL = [[1.0, 2.0], [-0.5, 0.3], [2.0, -1.0], [0.1, 0.4]]  # (N, 2) "images"
+Z = [[0.3, -1.2], [1.5, 0.2], [-0.7, 0.8], [0.0, -0.5]]  # (N, 2) noise
+LR = 0.1
+
+
+def _stand_ins() -> tuple[nn.Linear, nn.Linear]:
+    # skip_init: no random initialisation, so the learner's global RNG state is left untouched
+    G = nn.utils.skip_init(nn.Linear, 2, 2)
+    D = nn.utils.skip_init(nn.Linear, 2, 1)
+    with torch.no_grad():
+        G.weight.copy_(_tensor(G_WEIGHT))
+        G.bias.copy_(_tensor(G_BIAS))
+        D.weight.copy_(_tensor(D_WEIGHT))
+        D.bias.copy_(_tensor(D_BIAS))
+    return G, D
+
+
+def _g_of(z: Sequence[float]) -> list[float]:
+    return [sum(G_WEIGHT[k][m] * z[m] for m in range(2)) + G_BIAS[k] for k in range(2)]
+
+
+def _d_of(x: Sequence[float]) -> float:
+    return sum(D_WEIGHT[0][m] * x[m] for m in range(2)) + D_BIAS[0]
+
+
+def _params(module: nn.Module) -> list[list[float]]:
+    return [p.detach().double().flatten().tolist() for p in module.parameters()]
+
+
+def _params_close(got: list[list[float]], expected: list[list[float]], tol: float = 1e-5) -> bool:
+    return all(abs(g - e) <= tol for gp, ep in zip(got, expected) for g, e in zip(gp, ep))
+
+
+def _sgd(params: list[list[float]], grads: list[list[float]], scale: float = 1.0) -> list[list[float]]:
+    return [[p - LR * scale * g for p, g in zip(pp, gg)] for pp, gg in zip(params, grads)]
+
+
+def _fmt(params: list[list[float]]) -> str:
+    return "[" + ", ".join("[" + ", ".join(f"{v:.6f}" for v in p) + "]" for p in params) + "]"
+
+
+def _add(a: list[list[float]], b: list[list[float]]) -> list[list[float]]:
+    return [[x + y for x, y in zip(u, v)] for u, v in zip(a, b)]
+
+
+def _returned_loss(name: str, out, expected: float, step: str) -> None:
+    if isinstance(out, torch.Tensor) and out.requires_grad:
+        raise CheckFailed(
+            f"{name}: returned the loss tensor with its graph; return loss.item(), a Python float, so the graph "
+            "of the step is freed"
+        )
+    got = _scalar(out, name)
+    if not _close(got, expected):
+        raise CheckFailed(
+            f"{name}: returned {got:.6g}; it should return the {step} loss computed before the update, "
+            f"{expected:.6g} (loss.item())"
+        )
+
+
+def check_d_step(fn: Callable) -> None:
+    """Check ``fn(G, D, opt_D, real, z) -> float``: one SGD step of D on -[log D(x) + log(1 - D(G(z)))]."""
+    name = "d_step"
+    G, D = _stand_ins()
+    opt_D = torch.optim.SGD(D.parameters(), lr=LR)
+    # Junk in D's .grad, as a previous generator step leaves there: a missing zero_grad adds it to the update.
+    junk = [[3.0, -2.0], [1.5]]
+    D.weight.grad = _tensor([junk[0]])
+    D.bias.grad = _tensor(junk[1])
+    g_before, d_before = _params(G), _params(D)
+
+    fake = [_g_of(z) for z in Z]
+    r = [_d_of(x) for x in REAL]
+    f = [_d_of(x) for x in fake]
+
+    def grads(l_real: Callable[[float], float], l_fake: Callable[[float], float]) -> list[list[float]]:
+        # l_real, l_fake: derivatives of the per-sample loss terms w.r.t. their logits
+        gw = [_mean([l_real(a) * x[m] for a, x in zip(r, REAL)]) + _mean([l_fake(a) * x[m] for a, x in zip(f, fake)])
+              for m in range(2)]
+        gb = _mean([l_real(a) for a in r]) + _mean([l_fake(a) for a in f])
+        return [gw, [gb]]
+
+    # d/da softplus(-a) = -(1 - sigmoid(a)) (real, target 1);  d/da softplus(a) = sigmoid(a) (fake, target 0)
+    correct = grads(lambda a: -(1 - _sigmoid(a)), _sigmoid)
+    expected = _sgd(d_before, correct)
+    loss_before = _mean([_softplus(-a) for a in r]) + _mean([_softplus(a) for a in f])
+
+    out = fn(G, D, opt_D, _tensor(REAL), _tensor(Z))
+
+    if not _params_close(_params(G), g_before, tol=0.0):
+        raise CheckFailed(f"{name}: the generator's weights changed during the discriminator step: step only opt_D")
+    for p in G.parameters():
+        if p.grad is not None and p.grad.abs().sum() > 0:
+            raise CheckFailed(
+                f"{name}: the generator received gradients during the discriminator step: did you detach the fake "
+                "images? (fake = G(z).detach())"
+            )
+    got = _params(D)
+    if not _params_close(got, expected):
+        zero = [[0.0, 0.0], [0.0]]
+        wrong = [
+            (_sgd(d_before, _add(correct, junk)), "the update includes stale gradients: call opt_D.zero_grad() "
+             "before loss.backward() (gradients accumulate in .grad)"),
+            (_sgd(d_before, zero), "D's weights did not change: call loss.backward() and then opt_D.step()"),
+            (_sgd(d_before, correct, scale=-1.0), "sign error: the step increases the loss; the discriminator "
+             "minimises -[log D(x) + log(1 - D(G(z)))]"),
+            (_sgd(d_before, grads(_sigmoid, lambda a: -(1 - _sigmoid(a)))), "swapped labels: real images take "
+             "target 1 and fakes target 0"),
+            (_sgd(d_before, grads(lambda a: -(1 - _sigmoid(a)), lambda a: -(1 - _sigmoid(a)))),
+             "labelled the fakes as real (the generator's -log D(G(z))): the fake term is -log(1 - D(G(z)))"),
+            (_sgd(d_before, correct, scale=len(Z)), "sum instead of mean over the batch"),
+            (_sgd(d_before, grads(lambda a: -(1 - _sigmoid(a)), lambda a: 0.0)), "left out the fake term"),
+            (_sgd(d_before, grads(lambda a: 0.0, _sigmoid)), "left out the real term"),
+        ]
+        for params, mistake in wrong:
+            if _params_close(got, params):
+                raise CheckFailed(f"{name}: {mistake}")
+        raise CheckFailed(
+            f"{name}: D's parameters [weight, bias] after one SGD step (lr={LR}) should be {_fmt(expected)}, "
+            f"got {_fmt(got)}"
+        )
+    _returned_loss(name, out, loss_before, "discriminator")
+    print(
+        f"✓ {name}: D's SGD update equals the closed-form gradient of -[log D(x) + log(1 - D(G(z)))] "
+        "for a linear D, stale gradients cleared, no gradient reached G, pre-step loss returned"
+    )
+
+
+def check_g_step(fn: Callable) -> None:
+    """Check ``fn(G, D, opt_G, z) -> float``: one SGD step of G on the non-saturating -log D(G(z))."""
+    name = "g_step"
+    G, D = _stand_ins()
+    opt_G = torch.optim.SGD(G.parameters(), lr=LR)
+    junk = [[1.0, -2.0, 0.5, 2.5], [-1.5, 1.0]]  # stale .grad of G (flattened A, then c)
+    G.weight.grad = _tensor(junk[0]).reshape(2, 2)
+    G.bias.grad = _tensor(junk[1])
+    g_before, d_before = _params(G), _params(D)
+
+    fake = [_g_of(z) for z in Z]
+    f = [_d_of(x) for x in fake]
+    w = D_WEIGHT[0]
+
+    def grads(l_fake: Callable[[float], float]) -> list[list[float]]:
+        # dL/dA_km = mean_j l'(f_j) w_k z_jm;  dL/dc_k = mean_j l'(f_j) w_k
+        gA = [_mean([l_fake(a) * w[k] * z[m] for a, z in zip(f, Z)]) for k in range(2) for m in range(2)]
+        gc = [_mean([l_fake(a) * w[k] for a in f]) for k in range(2)]
+        return [gA, gc]
+
+    # non-saturating: d/da softplus(-a) = -(1 - sigmoid(a))
+    correct = grads(lambda a: -(1 - _sigmoid(a)))
+    expected = _sgd(g_before, correct)
+    loss_before = _mean([_softplus(-a) for a in f])
+
+    out = fn(G, D, opt_G, _tensor(Z))
+
+    if not _params_close(_params(D), d_before, tol=0.0):
+        raise CheckFailed(f"{name}: the discriminator's weights changed during the generator step: step only opt_G")
+    got = _params(G)
+    if not _params_close(got, expected):
+        wrong = [
+            (_sgd(g_before, grads(lambda a: -_sigmoid(a))), "this update follows the saturating loss "
+             "log(1 - D(G(z))), whose gradient vanishes when D(G(z)) -> 0; minimise -log D(G(z))"),
+            (_sgd(g_before, _add(correct, junk)), "the update includes stale gradients: call opt_G.zero_grad() "
+             "before loss.backward()"),
+            (g_before, "G's weights did not change: call loss.backward() and opt_G.step(), and do not detach G(z) "
+             "in the generator step (the gradient must flow through D into G)"),
+            (_sgd(g_before, correct, scale=-1.0), "sign error: the step increases -log D(G(z))"),
+            (_sgd(g_before, grads(_sigmoid)), "used the fake target 0, -log(1 - D(G(z))): the generator wants D to "
+             "call its fakes real (target 1)"),
+            (_sgd(g_before, correct, scale=len(Z)), "sum instead of mean over the batch"),
+        ]
+        for params, mistake in wrong:
+            if _params_close(got, params):
+                raise CheckFailed(f"{name}: {mistake}")
+        raise CheckFailed(
+            f"{name}: G's parameters [weight, bias] after one SGD step (lr={LR}) should be {_fmt(expected)}, "
+            f"got {_fmt(got)}"
+        )
+    _returned_loss(name, out, loss_before, "generator")
+    print(
+        f"✓ {name}: G's SGD update equals the closed-form gradient of -log D(G(z)) through a linear D and G, "
+        "stale gradients cleared, D unchanged, pre-step loss returned"
+    )
+
+
+def check_d_loss_smoothed(fn: Callable) -> None:
+    """Check ``fn(real_logits, fake_logits, real_label=0.9)``: one-sided label smoothing (Salimans et al. 2016)."""
+    name = "d_loss_smoothed"
+    r, f = REAL_LOGITS, FAKE_LOGITS
+    n = len(r)
+
+    def loss(real_target: float, fake_target: float) -> float:
+        return _mean([_bce(a, real_target) for a in r]) + _mean([_bce(a, fake_target) for a in f])
+
+    for label, call in [
+        (0.9, lambda: fn(_tensor(r), _tensor(f))),
+        (0.7, lambda: fn(_tensor(r), _tensor(f), real_label=0.7)),
+    ]:
+        expected = loss(label, 0.0)
+        got = _scalar(call(), name)
+        wrong = [
+            (loss(label, 1.0 - label), f"smoothed the fake labels too (two-sided): one-sided smoothing keeps the "
+             f"fake target at 0 (here the fakes got {1 - label:.1f})"),
+            (loss(1.0, 0.0), "ignored real_label: the real targets must be real_label, not 1"),
+            (loss(1.0 - label, 0.0), "used 1 - real_label for real: the real target is real_label itself"),
+            (-expected, "sign error: the loss is BCE, -[y log D + (1 - y) log(1 - D)]"),
+            (n * expected, "sum instead of mean over the batch"),
+            (_mean([_bce(a, 0.0) for a in r]) + _mean([_bce(a, label) for a in f]),
+             "swapped real and fake: the smoothed target belongs to the real logits"),
+        ]
+        if label != 0.9:
+            wrong.insert(0, (loss(0.9, 0.0), "ignored real_label: used 0.9 whatever real_label is passed"))
+        _diagnose(name, got, expected, wrong, f"with real_label={label}")
+    big_expected = _mean([_bce(a, 0.9) for a in BIG_REAL]) + _mean([_bce(a, 0.0) for a in BIG_FAKE])
+    _large_logit_failure(name, _scalar(fn(_tensor(BIG_REAL), _tensor(BIG_FAKE)), name), big_expected)
+    print(
+        f"✓ {name}: mean BCE(real, real_label) + mean BCE(fake, 0) for real_label = 0.9 (default) and 0.7, "
+        "finite at logits of ±200"
+    )
