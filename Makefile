@@ -1,0 +1,42 @@
+# gan-tutor: `make run` executes every notebook, `make test` runs every test, `make lab` opens JupyterLab.
+# Each target sets itself up on a fresh machine: a virtual environment in .venv with the CI lock.
+
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed-stamp
+TIER   ?= cpu
+export PATH := $(abspath $(VENV))/bin:$(PATH)
+
+.PHONY: run test lab setup students clean
+
+$(STAMP): pyproject.toml requirements-ci.txt
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements-ci.txt
+	$(PY) -m pip install --quiet --no-deps --no-build-isolation -e .
+	@touch $(STAMP)
+
+setup: $(STAMP)
+
+# Every notebook in order, headless, at TIER (smoke | cpu | gpu | full), into build/TIER/.
+run: $(STAMP)
+	$(PY) scripts/run_notebooks.py --tier $(TIER)
+
+# Unit tests, the notebooks at the smoke tier through papermill (tests/test_notebooks.py), the student
+# versions, and the notebooks again through nbval.
+test: $(STAMP)
+	GAN_TUTOR_TIER=smoke $(PY) -m pytest tests
+	rm -rf build/nbval-runs
+	GAN_TUTOR_TIER=smoke GAN_TUTOR_RUNS=$(abspath build/nbval-runs) $(PY) -m pytest --nbval-lax -p no:cacheprovider $(wildcard notebooks/[0-9]*.ipynb)
+
+lab: $(STAMP)
+	$(PY) -m pip install --quiet "jupyterlab>=4"
+	$(PY) -m jupyter lab notebooks/
+
+# Regenerate the student notebooks from the solution notebooks (instructors).
+students: $(STAMP)
+	$(PY) scripts/make_student_notebooks.py
+
+clean:
+	rm -rf build
