@@ -30,7 +30,7 @@ def _train(args) -> int:
         overrides["seed"] = args.seed
     cfg = spec.config(args.tier, **overrides)
     print(f"config: {cfg}")
-    state = spec.train(cfg, data.images, data.labels if spec.conditional else None, run_dir=args.out,
+    state = spec.train(cfg, data.images, data.labels if spec.conditional else None, data=args.data, run_dir=args.out,
                        steps=args.steps, seconds=args.seconds, device=args.device, progress=not args.no_progress)
     print(f"'{args.model}' at step {state.step} after {state.seconds:.0f} s of training; checkpoint in {args.out}")
     return 130 if state.interrupted else 0
@@ -40,15 +40,15 @@ def _sample(args) -> int:
     from gan_tutor.checkpoint import atomic_write_bytes
     from gan_tutor.models import get_model, model_of_run
 
+    path = Path(args.out)
+    if path.suffix != ".npz":
+        raise ValueError(f"--out must end in .npz, got {path.name}.")
     spec = get_model(model_of_run(args.run_dir))
     G, cfg = spec.load_generator(args.run_dir, args.device)
     out = spec.sample(G, cfg, args.n, args.label, args.seed)
     arrays = {k: v.numpy() for k, v in out.items()}
     buf = io.BytesIO()
     np.savez(buf, **arrays)
-    path = Path(args.out)
-    if path.suffix != ".npz":
-        raise ValueError(f"--out must end in .npz, got {path.name}.")
     atomic_write_bytes(path, lambda f: f.write(buf.getvalue()))
     print(f"wrote {args.n} samples of '{spec.name}' to {path}: images {arrays['images'].shape} float32 in [0, 1]"
           + (", labels" if "labels" in arrays else ""))
@@ -106,9 +106,10 @@ def parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     from gan_tutor.checkpoint import CheckpointError
+    from gan_tutor.train import TrainingDiverged
 
     try:
         return args.func(args)
-    except (ValueError, TypeError, CheckpointError) as e:  # our errors name the fix; no traceback
+    except (ValueError, TypeError, CheckpointError, TrainingDiverged, OSError) as e:  # they name the fix
         print(f"error: {e}", file=sys.stderr)
         return 2

@@ -54,13 +54,16 @@ class ModelSpec:
         return GANLoop(z_dim=cfg.z_dim, batch_size=cfg.batch_size, seed=cfg.seed, real_label=cfg.real_label,
                        ema_decay=cfg.ema_decay, n_classes=getattr(cfg, "n_classes", None))
 
-    def train(self, cfg, images: torch.Tensor, labels: torch.Tensor | None = None, *, run_dir=None,
+    def train(self, cfg, images: torch.Tensor, labels: torch.Tensor | None = None, *, data: str, run_dir=None,
               steps: int | None = None, seconds: float | None = None, device="auto", **fit_kwargs) -> TrainState:
-        """Train on ``images`` (N, *cfg.image_shape) in [0, 1]; returns the final TrainState."""
+        """Train on ``images`` (N, *cfg.image_shape) in [0, 1] of dataset ``data``; returns the final TrainState.
+
+        The dataset's name is part of the run's identity: a run folder never resumes on other data.
+        """
         validate_images(images, cfg.image_shape, (0.0, 1.0), "training images")
         G, D = self.module.build(cfg)
         return fit_gan(G, D, images * 2 - 1, self.loop(cfg), lr_g=cfg.lr_g, lr_d=cfg.lr_d, betas=cfg.betas,
-                       labels=labels, model=self.name, config=cfg.identity(), device=device, run_dir=run_dir,
+                       labels=labels, model=self.name, config={**cfg.identity(), "data": data}, device=device, run_dir=run_dir,
                        steps=steps if steps is not None or seconds is not None else cfg.steps, seconds=seconds,
                        snapshot_every=cfg.snapshot_every, **fit_kwargs)
 

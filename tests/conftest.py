@@ -1,4 +1,4 @@
-"""Test-wide guards: no network beyond loopback, quiet progress bars, a small thread count.
+"""Test-wide guards: no network beyond loopback, quiet progress bars.
 
 The socket guard refuses every connection that is not to the loopback interface, so a test that
 would download data fails at once, as it would offline; Jupyter kernels still talk to their clients

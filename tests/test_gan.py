@@ -1,0 +1,144 @@
+"""gan_tutor.gan: shapes, output ranges, dropout placement, tier presets, config identity."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+
+import pytest
+import torch
+from torch import nn
+
+from gan_tutor import gan, models, train
+
+
+@pytest.fixture(autouse=True)
+def one_thread():
+    # two threads on two shared cores can make a step ten times slower (see gan_tutor/train.py)
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+def test_generator_images_shape_and_tanh_range():
+    torch.manual_seed(0)
+    G = gan.Generator(16, (32, 64), (1, 28, 28))
+    # large z pushes the pre-activations far out: tanh must still bound them
+    x = G(torch.randn(7, 16) * 50)
+    assert x.shape == (7, 1, 28, 28)
+    assert x.min().item() >= -1.0 and x.max().item() <= 1.0
+    # the bound is reached in practice, so the test would notice a missing tanh
+    assert x.abs().max().item() == pytest.approx(1.0, abs=1e-3)
+
+
+def test_generator_2d_variant_is_unbounded_and_linear_at_the_end():
+    torch.manual_seed(0)
+    G = gan.Generator(2, (8,), (2,), tanh=False)
+    z = torch.randn(5, 2)
+    with torch.no_grad():
+        G.net[-1].bias.fill_(10.0)  # shift every output by +10: a tanh would keep them below 1
+        x = G(z)
+        expected = G.net[-1](G.net[1](G.net[0](z)))  # the layers by hand: Linear, LeakyReLU, Linear
+    assert x.shape == (5, 2)
+    assert torch.allclose(x, expected, atol=1e-6)
+    assert x.min().item() > 1.0
+
+
+def test_discriminator_logits_shape():
+    torch.manual_seed(0)
+    D = gan.Discriminator((1, 28, 28), (32, 16), dropout=0.3)
+    for n in (1, 6):
+        assert D(torch.rand(n, 1, 28, 28) * 2 - 1).shape == (n,)
+    D2 = gan.Discriminator((2,), (8,))
+    assert D2(torch.randn(4, 2)).shape == (4,)
+
+
+def test_dropout_only_in_d_and_only_in_training():
+    G, D = gan.build(gan.tier_config("smoke"))
+    assert not any(isinstance(m, nn.Dropout) for m in G.modules())
+    drops = [m for m in D.modules() if isinstance(m, nn.Dropout)]
+    assert len(drops) == len(gan.TIERS["smoke"].hidden_d)
+    assert all(m.p == pytest.approx(gan.TIERS["smoke"].dropout_d) for m in drops)
+    assert not any(isinstance(m, nn.Dropout) for m in gan.Discriminator((2,), (8, 8), dropout=0.0).modules())
+
+    x = torch.rand(4, 1, 28, 28)
+    torch.manual_seed(0)
+    a, b = D(x), D(x)
+    assert not torch.equal(a, b)  # training mode: two draws of the dropout mask
+    D.eval()
+    assert torch.equal(D(x), D(x))
+    G.train()
+    z = torch.randn(4, G.z_dim)
+    assert torch.equal(G(z), G(z))  # G has no randomness of its own
+
+
+def _snapshot(m: nn.Module) -> list[torch.Tensor]:
+    return [p.detach().clone() for p in m.parameters()]
+
+
+def _changed(m: nn.Module, before: list[torch.Tensor]) -> bool:
+    return all(not torch.equal(p, q) for p, q in zip(m.parameters(), before))
+
+
+@pytest.mark.parametrize("tier", list(gan.TIERS))
+def test_every_tier_builds_and_trains_one_step(tier):
+    cfg = gan.tier_config(tier)
+    torch.manual_seed(0)
+    G, D = gan.build(cfg)
+    opt_G = train.make_adam(G.parameters(), cfg.lr_g, cfg.betas)
+    opt_D = train.make_adam(D.parameters(), cfg.lr_d, cfg.betas)
+    b = 8  # small batch: the shapes matter here, not the tier's batch size
+    real = torch.rand(b, *cfg.image_shape) * 2 - 1
+    z = torch.randn(b, cfg.z_dim)
+
+    g0, d0 = _snapshot(G), _snapshot(D)
+    d = train.d_step(G, D, opt_D, real, z, cfg.real_label)
+    assert torch.isfinite(d.loss) and torch.isfinite(d.d_real) and torch.isfinite(d.d_fake)
+    assert _changed(D, d0)
+    assert all(torch.equal(p, q) for p, q in zip(G.parameters(), g0))
+
+    d1 = _snapshot(D)
+    g = train.g_step(G, D, opt_G, z)
+    assert torch.isfinite(g.loss)
+    assert _changed(G, g0)
+    assert all(torch.equal(p, q) for p, q in zip(D.parameters(), d1))
+
+
+def test_identity_excludes_budget_and_round_trips():
+    cfg = gan.tier_config("smoke", seed=3, ema_decay=None)
+    ident = cfg.identity()
+    assert "steps" not in ident and "snapshot_every" not in ident
+    assert ident["seed"] == 3 and ident["ema_decay"] is None and ident["hidden_g"] == [64, 128]
+    # the identity is what a run folder is tied to: a new budget keeps it
+    assert gan.tier_config("smoke", seed=3, ema_decay=None, steps=999, snapshot_every=7).identity() == ident
+    assert gan.tier_config("smoke", seed=4, ema_decay=None).identity() != ident
+
+    # through JSON (config.json) and back to the dataclass, as `sample` rebuilds G from a checkpoint
+    rebuilt = models.get_model("gan").config_from_identity(json.loads(json.dumps(ident)))
+    assert isinstance(rebuilt, gan.GANConfig)
+    defaults = gan.GANConfig()
+    assert rebuilt == dataclasses.replace(cfg, steps=defaults.steps, snapshot_every=defaults.snapshot_every)
+    assert rebuilt.identity() == ident
+    assert isinstance(rebuilt.hidden_g, tuple) and isinstance(rebuilt.betas, tuple)
+
+    cpu = gan.tier_config("cpu")  # the budget is the default's: the whole config round-trips
+    assert models.get_model("gan").config_from_identity(cpu.identity()) == cpu
+
+
+def test_tier_config_overrides_and_unknown_tier():
+    cfg = gan.tier_config("cpu", seed=5)
+    assert cfg.seed == 5 and gan.TIERS["cpu"].seed == 0  # the preset itself is untouched
+    with pytest.raises(ValueError, match=r"unknown tier 'huge': use one of smoke, cpu, gpu, full"):
+        gan.tier_config("huge")
+    with pytest.raises(TypeError):
+        gan.tier_config("cpu", no_such_field=1)
+
+
+def test_print_model_shows_z_dim_and_shapes():
+    G, D = gan.build(gan.tier_config("smoke"))
+    g, d = str(G), str(D)
+    assert "z_dim=64, out_shape=(1, 28, 28), tanh=True" in g
+    assert "in_shape=(1, 28, 28)" in d
+    assert "Dropout(p=0.3" in d and "Dropout" not in g
+    assert "out_shape=(2,), tanh=False" in str(gan.Generator(2, (8,), (2,), tanh=False))
