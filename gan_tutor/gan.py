@@ -59,19 +59,25 @@ class Generator(nn.Module):
 
 
 class Discriminator(nn.Module):
-    """D: x (N, *in_shape) -> logit (N,); hidden layers Linear + LeakyReLU(0.2) + Dropout."""
+    """D: x (N, *in_shape) -> logit (N,); hidden layers Linear + LeakyReLU(0.2) + Dropout.
 
-    def __init__(self, in_shape: tuple[int, ...], hidden: tuple[int, ...], dropout: float = 0.0):
+    ``spectral_norm`` divides every weight matrix by its largest singular value (Miyato et al. 2018,
+    arXiv:1802.05957), estimated by one power iteration per forward pass: each layer, and so D, is then
+    1-Lipschitz, which keeps D smooth (notebook 01 shows it curing mode collapse on the 2-D ring).
+    """
+
+    def __init__(self, in_shape: tuple[int, ...], hidden: tuple[int, ...], dropout: float = 0.0, spectral_norm: bool = False):
         super().__init__()
-        self.in_shape = tuple(in_shape)
+        self.in_shape, self.spectral_norm = tuple(in_shape), spectral_norm
+        sn = nn.utils.parametrizations.spectral_norm if spectral_norm else (lambda m: m)
         layers, width = [], math.prod(in_shape)
         for h in hidden:
-            layers += [nn.Linear(width, h), nn.LeakyReLU(0.2)]
+            layers += [sn(nn.Linear(width, h)), nn.LeakyReLU(0.2)]
             if dropout:
                 # dropout in D, as the paper used: it keeps D from memorising 4,000 digits
                 layers.append(nn.Dropout(dropout))
             width = h
-        layers.append(nn.Linear(width, 1))
+        layers.append(sn(nn.Linear(width, 1)))
         self.net = nn.Sequential(*layers)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -79,7 +85,7 @@ class Discriminator(nn.Module):
         return self.net(x.flatten(1)).squeeze(1)
 
     def extra_repr(self) -> str:
-        return f"in_shape={self.in_shape}"
+        return f"in_shape={self.in_shape}, spectral_norm={self.spectral_norm}"
 
 
 @dataclass
@@ -97,7 +103,7 @@ class GANConfig:
     real_label: float = 0.9  # one-sided label smoothing
     ema_decay: float | None = 0.999
     seed: int = 0
-    steps: int = 6000
+    steps: int = 15000
     image_shape: tuple[int, ...] = (1, 28, 28)
     snapshot_every: int = 500
 

@@ -142,3 +142,33 @@ def test_print_model_shows_z_dim_and_shapes():
     assert "in_shape=(1, 28, 28)" in d
     assert "Dropout(p=0.3" in d and "Dropout" not in g
     assert "out_shape=(2,), tanh=False" in str(gan.Generator(2, (8,), (2,), tanh=False))
+
+
+@pytest.mark.parametrize("images, error, match", [
+    (torch.zeros(8, 1, 28, 28, dtype=torch.uint8), TypeError, r"/ 255"),
+    (torch.zeros(8, 3, 28, 28), ValueError, r"expects \(N, 1, 28, 28\)"),
+    (torch.full((8, 1, 28, 28), -1.0), ValueError, r"\[-1, 1\]: map with \(x \+ 1\) / 2"),
+])
+def test_training_refuses_bad_images_before_writing_anything(images, error, match, tmp_path):
+    from gan_tutor.models import get_model
+
+    spec = get_model("gan")
+    with pytest.raises(error, match=match):
+        spec.train(spec.config("smoke"), images, data="mnist-5k", run_dir=tmp_path / "run", progress=False)
+    assert not (tmp_path / "run").exists()
+
+
+def test_spectral_norm_makes_every_layer_1_lipschitz():
+    torch.manual_seed(0)
+    D = gan.Discriminator((2,), (64, 64), spectral_norm=True)
+    x = torch.randn(32, 2)
+    for _ in range(50):  # each training-mode forward pass runs one power iteration
+        D(x)
+    linears = [m for m in D.net if isinstance(m, nn.Linear)]
+    assert len(linears) == 3
+    for m in linears:  # the effective weight's largest singular value, by SVD (an independent oracle)
+        assert torch.linalg.matrix_norm(m.weight.detach(), ord=2).item() == pytest.approx(1.0, abs=1e-3)
+    plain = gan.Discriminator((2,), (64, 64))
+    assert not any(torch.linalg.matrix_norm(m.weight.detach(), ord=2).item() == pytest.approx(1.0, abs=1e-2)
+                   for m in plain.net if isinstance(m, nn.Linear))
+    assert "spectral_norm=True" in repr(D)
