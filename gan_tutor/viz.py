@@ -343,7 +343,13 @@ class LivePlot:
         plot_history(state.history, ax=list(axes[0, :n_hist]))
         if with_samples:
             snap_step, images = snapshots[-1]
-            show_images(images, ax=axes[0, -1], title=f"samples at step {int(snap_step)}")
+            if images.ndim == 2 and images.shape[1] == 2:  # points of a 2-D toy GAN (notebook 01)
+                ax = axes[0, -1]
+                ax.scatter(images[:, 0], images[:, 1], s=2, alpha=0.5)
+                ax.set_aspect("equal", adjustable="datalim")
+                ax.set_title(f"samples at step {int(snap_step)}")
+            else:
+                show_images(images, ax=axes[0, -1], title=f"samples at step {int(snap_step)}")
         fig.suptitle(f"step {int(state.step)}")
         fig.tight_layout()
         return fig

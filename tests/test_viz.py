@@ -269,3 +269,14 @@ def test_import_is_light():
     code = "import sys, gan_tutor.viz; print('matplotlib' in sys.modules, 'IPython' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.split() == ["False", "False"]
+
+
+def test_liveplot_figure_shows_2d_points_as_a_scatter():
+    points = np.stack([np.cos(np.arange(8)), np.sin(np.arange(8))], 1).astype(np.float32)
+    state = SimpleNamespace(step=20, history=_history(2), snapshots=[(20, points)])
+    fig = viz.LivePlot(every=10).figure(state)
+    scatter = fig.axes[-1]
+    assert scatter.get_title() == "samples at step 20"
+    offsets = scatter.collections[0].get_offsets()
+    assert np.allclose(np.asarray(offsets), points)
+    plt.close(fig)
