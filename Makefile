@@ -20,8 +20,9 @@ $(STAMP): pyproject.toml requirements-ci.txt
 setup: $(STAMP)
 
 # Every notebook in order, headless, at TIER (smoke | cpu | gpu | full), into build/TIER/.
+# RESUME=1 resumes the run folders of an interrupted `make run` instead of training afresh.
 run: $(STAMP)
-	$(PY) scripts/run_notebooks.py --tier $(TIER)
+	$(PY) scripts/run_notebooks.py --tier $(TIER) $(if $(RESUME),--resume)
 
 # Unit tests, the notebooks at the smoke tier through papermill (tests/test_notebooks.py), the student
 # versions, and the notebooks again through nbval.

@@ -453,6 +453,17 @@ def _returned_loss(name: str, out, expected: float, step: str) -> None:
         )
 
 
+
+def _diagnose_update(name: str, who: str, got, expected, wrong) -> None:
+    """Name the mistake whose update ``got`` matches, from (params, mistake) pairs; else show the numbers."""
+    for params, mistake in wrong:
+        if _params_close(got, params):
+            raise CheckFailed(f"{name}: {mistake}")
+    raise CheckFailed(
+        f"{name}: {who}'s parameters [weight, bias] after one SGD step (lr={LR}) should be {_fmt(expected)}, "
+        f"got {_fmt(got)}"
+    )
+
 def check_d_step(fn: Callable) -> None:
     """Check ``fn(G, D, opt_D, real, z) -> float``: one SGD step of D on -[log D(x) + log(1 - D(G(z)))]."""
     name = "d_step"
@@ -507,13 +518,7 @@ def check_d_step(fn: Callable) -> None:
             (_sgd(d_before, grads(lambda a: -(1 - _sigmoid(a)), lambda a: 0.0)), "left out the fake term"),
             (_sgd(d_before, grads(lambda a: 0.0, _sigmoid)), "left out the real term"),
         ]
-        for params, mistake in wrong:
-            if _params_close(got, params):
-                raise CheckFailed(f"{name}: {mistake}")
-        raise CheckFailed(
-            f"{name}: D's parameters [weight, bias] after one SGD step (lr={LR}) should be {_fmt(expected)}, "
-            f"got {_fmt(got)}"
-        )
+        _diagnose_update(name, "D", got, expected, wrong)
     _returned_loss(name, out, loss_before, "discriminator")
     print(
         f"✓ {name}: D's SGD update equals the closed-form gradient of -[log D(x) + log(1 - D(G(z)))] "
@@ -564,13 +569,7 @@ def check_g_step(fn: Callable) -> None:
              "call its fakes real (target 1)"),
             (_sgd(g_before, correct, scale=len(Z)), "sum instead of mean over the batch"),
         ]
-        for params, mistake in wrong:
-            if _params_close(got, params):
-                raise CheckFailed(f"{name}: {mistake}")
-        raise CheckFailed(
-            f"{name}: G's parameters [weight, bias] after one SGD step (lr={LR}) should be {_fmt(expected)}, "
-            f"got {_fmt(got)}"
-        )
+        _diagnose_update(name, "G", got, expected, wrong)
     _returned_loss(name, out, loss_before, "generator")
     print(
         f"✓ {name}: G's SGD update equals the closed-form gradient of -log D(G(z)) through a linear D and G, "

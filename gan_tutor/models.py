@@ -23,7 +23,7 @@ from typing import Any
 import torch
 
 from gan_tutor.checkpoint import CHECKPOINT_NAME, load_checkpoint
-from gan_tutor.train import GANLoop, TrainState, check_labels, fit_gan, pick_device, snapshot, validate_images
+from gan_tutor.train import GANLoop, TrainState, check_labels, fit_gan, pick_device, seed_everything, snapshot, validate_images
 
 # name -> (module, one line for `python -m gan_tutor --help`)
 MODELS: dict[str, tuple[str, str]] = {
@@ -61,6 +61,7 @@ class ModelSpec:
         The dataset's name is part of the run's identity: a run folder never resumes on other data.
         """
         validate_images(images, cfg.image_shape, (0.0, 1.0), "training images")
+        seed_everything(cfg.seed)  # initial weights depend on the seed alone, not on what ran before
         G, D = self.module.build(cfg)
         return fit_gan(G, D, images * 2 - 1, self.loop(cfg), lr_g=cfg.lr_g, lr_d=cfg.lr_d, betas=cfg.betas,
                        labels=labels, model=self.name, config={**cfg.identity(), "data": data}, device=device, run_dir=run_dir,

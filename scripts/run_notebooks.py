@@ -1,8 +1,8 @@
 """Execute every course notebook in order, headless, at one tier: `make run TIER=cpu`.
 
 Each notebook runs through papermill with its parameters cell set (TIER, and RUN_ROOT so checkpoints
-land in build/TIER/runs), into build/TIER/<name>.ipynb. One line per notebook as it goes, then a
-summary table; the exit status is non-zero if any notebook failed.
+land in build/TIER/runs, emptied first unless --resume), into build/TIER/<name>.ipynb. One line per
+notebook as it goes, then a summary table; the exit status is non-zero if any notebook failed.
 """
 
 from __future__ import annotations
@@ -20,7 +20,8 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--tier", default="cpu", choices=TIERS)
     p.add_argument("--only", nargs="*", help="run only notebooks whose name starts with these, e.g. 01 02")
-    p.add_argument("--fresh", action="store_true", help="delete this tier's run folders first (retrain)")
+    p.add_argument("--resume", action="store_true",
+                   help="keep this tier's run folders and resume them (default: start afresh, so results reproduce)")
     args = p.parse_args(argv)
 
     import shutil
@@ -29,7 +30,7 @@ def main(argv: list[str] | None = None) -> int:
 
     out_dir = ROOT / "build" / args.tier
     runs = out_dir / "runs"
-    if args.fresh:
+    if not args.resume:
         shutil.rmtree(runs, ignore_errors=True)
     out_dir.mkdir(parents=True, exist_ok=True)
     notebooks = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))

@@ -275,3 +275,57 @@ def test_fit_likelihood_learns_and_logs_every_entry(tmp_path):
     assert s.history["loss"][-1] == pytest.approx(0.0, abs=1e-4)
     assert set(s.history) == {"step", "loss", "max_err"}
     assert load_checkpoint(tmp_path / CHECKPOINT_NAME, "linreg")["state"]["step"] == 300
+
+
+class TinyCondG(torch.nn.Module):
+    def __init__(self, z_dim=4, n_classes=3):
+        super().__init__()
+        self.embed, self.lin = torch.nn.Embedding(n_classes, 4), torch.nn.Linear(z_dim + 4, 16)
+
+    def forward(self, z, y):
+        return torch.tanh(self.lin(torch.cat([z, self.embed(y)], 1))).view(-1, 1, 4, 4)
+
+
+class TinyCondD(torch.nn.Module):
+    def __init__(self, n_classes=3):
+        super().__init__()
+        self.embed, self.lin = torch.nn.Embedding(n_classes, 4), torch.nn.Linear(16 + 4, 1)
+        self.seen = []
+
+    def forward(self, x, y):
+        self.seen.append(y.detach().clone())
+        return self.lin(torch.cat([x.flatten(1), self.embed(y)], 1)).squeeze(1)
+
+
+def test_conditional_run_passes_labels_and_resumes_bit_exact(tmp_path):
+    data = torch.rand(48, 1, 4, 4) * 2 - 1
+    labels = torch.arange(48) % 3
+
+    def run(run_dir, steps, hooks=()):
+        torch.manual_seed(0)
+        loop = train.GANLoop(z_dim=4, batch_size=8, n_classes=3, n_fixed=6)
+        return train.fit_gan(TinyCondG(), TinyCondD(), data, loop, labels=labels, device="cpu", run_dir=run_dir,
+                             steps=steps, checkpoint_every=5, snapshot_every=5, progress=False, hooks=hooks)
+
+    ref = run(tmp_path / "ref", 12)
+    D = ref.modules["D"]
+    # per step D sees real labels (from the data), then fake labels twice (D step, G step), all in 0..2
+    real_seen = D.seen[0::3]
+    assert all(((y >= 0) & (y < 3)).all() for y in D.seen)
+    assert torch.equal(ref.fixed["y"], torch.tensor([0, 1, 2, 0, 1, 2]))
+    first_batch = ref.batches.__class__(48, 8, 0).next_indices()
+    assert torch.equal(real_seen[0], labels[first_batch])
+    assert torch.equal(D.seen[1], D.seen[2])  # the G step judges the same fake labels as the D step
+
+    def stop(state):
+        if state.step == 7:
+            os.kill(os.getpid(), signal.SIGINT)
+
+    assert run(tmp_path / "cut", 12, hooks=[stop]).step == 7
+    assert_same_run(ref, run(tmp_path / "cut", 12))
+    with pytest.raises(ValueError, match="needs labels"):
+        train.fit_gan(TinyCondG(), TinyCondD(), data, train.GANLoop(z_dim=4, batch_size=8, n_classes=3),
+                      device="cpu", steps=1, progress=False)
+    with pytest.raises(ValueError, match=r"classes 0..2"):
+        train.fit_gan(TinyCondG(), TinyCondD(), data, train.GANLoop(z_dim=4, batch_size=8, n_classes=3),
+                      labels=labels + 1, device="cpu", steps=1, progress=False)
