@@ -147,6 +147,23 @@ def g_nonsaturating_loss(fake_logits: torch.Tensor) -> torch.Tensor:
 # ----------------------------------------------------------------------------------------------------
 
 
+def d_hinge_loss(real_logits: torch.Tensor, fake_logits: torch.Tensor) -> torch.Tensor:
+    r"""The discriminator's hinge loss (Lim & Ye 2017, arXiv:1705.02894; Miyato et al. 2018).
+
+    .. math::
+        L_D = \mathbb{E}_x[\max(0, 1 - a_{real})] + \mathbb{E}_z[\max(0, 1 + a_{fake})]
+
+    D is no longer pushed once a real logit exceeds 1 or a fake one falls below -1: it spends its
+    capacity on the samples it still gets wrong. Taught in notebook 03, as a step beyond the 2015 recipe.
+    """
+    return F.relu(1 - real_logits).mean() + F.relu(1 + fake_logits).mean()
+
+
+def g_hinge_loss(fake_logits: torch.Tensor) -> torch.Tensor:
+    r"""The generator's loss paired with the hinge discriminator: :math:`L_G = -\mathbb{E}_z[a_{fake}]`."""
+    return -fake_logits.mean()
+
+
 def _densities(*arrays) -> list[torch.Tensor]:
     """Tensors (float64 unless already floating) of equal shape and no negative values."""
     out = []

@@ -28,6 +28,7 @@ from gan_tutor.train import GANLoop, TrainState, check_labels, fit_gan, pick_dev
 # name -> (module, one line for `python -m gan_tutor --help`)
 MODELS: dict[str, tuple[str, str]] = {
     "gan": ("gan_tutor.gan", "vanilla MLP GAN (Goodfellow et al. 2014), notebook 02"),
+    "dcgan": ("gan_tutor.dcgan", "DCGAN (Radford et al. 2015), notebook 03"),
 }
 
 
@@ -52,7 +53,8 @@ class ModelSpec:
 
     def loop(self, cfg) -> GANLoop:
         return GANLoop(z_dim=cfg.z_dim, batch_size=cfg.batch_size, seed=cfg.seed, real_label=cfg.real_label,
-                       ema_decay=cfg.ema_decay, n_classes=getattr(cfg, "n_classes", None))
+                       ema_decay=cfg.ema_decay, n_classes=getattr(cfg, "n_classes", None),
+                       loss=getattr(cfg, "loss", "logistic"))
 
     def train(self, cfg, images: torch.Tensor, labels: torch.Tensor | None = None, *, data: str, run_dir=None,
               steps: int | None = None, seconds: float | None = None, device="auto", **fit_kwargs) -> TrainState:

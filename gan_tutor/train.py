@@ -52,7 +52,7 @@ from torch import nn
 
 from gan_tutor.checkpoint import CHECKPOINT_NAME, CheckpointError, config_differences, load_checkpoint, save_checkpoint, save_config
 from gan_tutor.data import BatchIterator
-from gan_tutor.gan_math import d_logistic_loss, g_nonsaturating_loss, g_saturating_loss
+from gan_tutor.gan_math import d_hinge_loss, d_logistic_loss, g_hinge_loss, g_nonsaturating_loss, g_saturating_loss
 
 # --------------------------------------------------------------------------------------------------
 # Device, seeding, optimisers
@@ -156,25 +156,37 @@ def _call(net: nn.Module, x: torch.Tensor, y: torch.Tensor | None) -> torch.Tens
     return net(x) if y is None else net(x, y)
 
 
-def d_step(G, D, opt_D, real, z, real_label: float = 1.0, y_real=None, y_fake=None, amp=contextlib.nullcontext) -> StepStats:
+LOSSES = ("logistic", "hinge")
+
+
+def _check_loss(loss: str) -> None:
+    if loss not in LOSSES:
+        raise ValueError(f"unknown loss {loss!r}: use one of {', '.join(LOSSES)}.")
+
+
+def d_step(G, D, opt_D, real, z, real_label: float = 1.0, y_real=None, y_fake=None, amp=contextlib.nullcontext,
+           loss: str = "logistic") -> StepStats:
     """One discriminator update on a real batch and G(z); the fakes are detached so G gets no gradient.
 
     real: (B, *x_shape), z: (B, z_dim); y_real / y_fake: (B,) labels for conditional models.
-    ``real_label`` < 1 is one-sided label smoothing (Salimans et al. 2016, arXiv:1606.03498).
+    ``real_label`` < 1 is one-sided label smoothing (Salimans et al. 2016, arXiv:1606.03498);
+    ``loss="hinge"`` uses ``gan_math.d_hinge_loss`` instead of the logistic loss.
     """
+    _check_loss(loss)
     opt_D.zero_grad(set_to_none=True)
     with amp():
         with torch.no_grad():  # as .detach(), and skips building G's graph at all
             fake = _call(G, z, y_fake)
         real_logits = _call(D, real, y_real).float()
         fake_logits = _call(D, fake, y_fake).float()
-    loss = d_logistic_loss(real_logits, fake_logits, real_label)
-    loss.backward()
+    value = d_hinge_loss(real_logits, fake_logits) if loss == "hinge" else d_logistic_loss(real_logits, fake_logits, real_label)
+    value.backward()
     opt_D.step()
-    return StepStats(loss.detach(), torch.sigmoid(real_logits.detach()).mean(), torch.sigmoid(fake_logits.detach()).mean())
+    return StepStats(value.detach(), torch.sigmoid(real_logits.detach()).mean(), torch.sigmoid(fake_logits.detach()).mean())
 
 
-def g_step(G, D, opt_G, z, y_fake=None, saturating: bool = False, amp=contextlib.nullcontext) -> StepStats:
+def g_step(G, D, opt_G, z, y_fake=None, saturating: bool = False, amp=contextlib.nullcontext,
+           loss: str = "logistic") -> StepStats:
     """One generator update through D: non-saturating -log D(G(z)) (or the minimax log(1 - D(G(z)))).
 
     Only ``opt_G`` steps: D's parameters receive gradients here (they are zeroed by the next D step)
@@ -183,10 +195,14 @@ def g_step(G, D, opt_G, z, y_fake=None, saturating: bool = False, amp=contextlib
     opt_G.zero_grad(set_to_none=True)
     with amp():
         fake_logits = _call(D, _call(G, z, y_fake), y_fake).float()
-    loss = g_saturating_loss(fake_logits) if saturating else g_nonsaturating_loss(fake_logits)
-    loss.backward()
+    _check_loss(loss)
+    if loss == "hinge":
+        value = g_hinge_loss(fake_logits)
+    else:
+        value = g_saturating_loss(fake_logits) if saturating else g_nonsaturating_loss(fake_logits)
+    value.backward()
     opt_G.step()
-    return StepStats(loss.detach(), None, torch.sigmoid(fake_logits.detach()).mean())
+    return StepStats(value.detach(), None, torch.sigmoid(fake_logits.detach()).mean())
 
 
 @torch.no_grad()
@@ -437,6 +453,7 @@ class GANLoop:
     seed: int = 0
     real_label: float = 1.0  # < 1: one-sided label smoothing
     saturating: bool = False  # the minimax generator loss, for demonstrations
+    loss: str = "logistic"  # or "hinge" (gan_math.d_hinge_loss / g_hinge_loss)
     ema_decay: float | None = None
     n_classes: int | None = None  # conditional: G(z, y), D(x, y)
     n_fixed: int = 64
@@ -493,6 +510,7 @@ def fit_gan(
 
     Pass ``state`` (a previous result) to continue training in memory; a ``run_dir`` resumes from disk.
     """
+    _check_loss(loop.loss)
     device = pick_device(device)
     if state is None:
         G, D = G.to(device), D.to(device)
@@ -511,8 +529,8 @@ def fit_gan(
         z = torch.randn(b, loop.z_dim, generator=s.noise, device=device)
         y_real = batch[1] if loop.n_classes else None
         y_fake = torch.randint(loop.n_classes, (b,), generator=s.noise, device=device) if loop.n_classes else None
-        d = d_step(G, D, s.optimizers["D"], real, z, loop.real_label, y_real, y_fake, amp)
-        g = g_step(G, D, s.optimizers["G"], z, y_fake, loop.saturating, amp)
+        d = d_step(G, D, s.optimizers["D"], real, z, loop.real_label, y_real, y_fake, amp, loop.loss)
+        g = g_step(G, D, s.optimizers["G"], z, y_fake, loop.saturating, amp, loop.loss)
         if "G_ema" in s.modules:
             ema_update(s.modules["G_ema"], G, loop.ema_decay)
         return {"loss_d": d.loss, "loss_g": g.loss, "d_real": d.d_real, "d_fake": d.d_fake}

@@ -290,3 +290,14 @@ def test_mode_coverage_rejects_bad_input():
         mode_coverage(torch.zeros(10, 2), centers, 0.0)
     with pytest.raises(ValueError, match="min_share"):
         mode_coverage(torch.zeros(10, 2), centers, STD, min_share=0.0)
+
+
+def test_hinge_losses_closed_form_and_gradients():
+    from gan_tutor.gan_math import d_hinge_loss, g_hinge_loss
+
+    r = torch.tensor([2.0, 0.5, -1.0])  # max(0, 1 - r) = 0, 0.5, 2
+    f = torch.tensor([-2.0, 0.0, 1.5], requires_grad=True)  # max(0, 1 + f) = 0, 1, 2.5
+    assert d_hinge_loss(r, f).item() == pytest.approx((0 + 0.5 + 2) / 3 + (0 + 1 + 2.5) / 3)
+    (grad,) = torch.autograd.grad(d_hinge_loss(r, f), f)
+    assert torch.allclose(grad, torch.tensor([0.0, 1 / 3, 1 / 3]))  # no push once f < -1
+    assert g_hinge_loss(f).item() == pytest.approx(-(-2.0 + 0.0 + 1.5) / 3)

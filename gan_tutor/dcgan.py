@@ -1,0 +1,156 @@
+"""DCGAN: convolutional generator and discriminator built by the guidelines of Radford et al.
+
+Radford, Metz, Chintala (2015), "Unsupervised Representation Learning with Deep Convolutional
+Generative Adversarial Networks", ICLR 2016, arXiv:1511.06434, section 3:
+
+* strided convolutions (D) and transposed convolutions (G) instead of pooling;
+* batch normalisation in G and D (not on G's output nor D's input layer);
+* ReLU in G with ``tanh`` at the output; LeakyReLU(0.2) in D;
+* weights drawn from :math:`\\mathcal{N}(0, 0.02)`; Adam with lr 2e-4 and :math:`\\beta_1 = 0.5`.
+
+A transposed convolution with kernel :math:`k`, stride :math:`s`, padding :math:`p` maps a side
+of :math:`n` to
+
+.. math::
+    n_{out} = (n - 1)\\,s - 2p + k,
+
+so G grows 1 -> 7 (k 7, s 1, p 0) -> 14 -> 28 (k 4, s 2, p 1), and D's convolutions,
+:math:`n_{out} = \\lfloor (n + 2p - k) / s \\rfloor + 1`, shrink 28 -> 14 -> 7 -> 1.
+
+Beyond the 2015 recipe, ``Discriminator(spectral_norm=True)`` replaces batch norm in D by spectral
+normalisation (Miyato et al. 2018, arXiv:1802.05957), to be trained with the hinge loss
+(``train.GANLoop(loss="hinge")``).
+
+Taught in: notebook 03 (DCGAN; issue in progress: the module and its tests come first).
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, replace
+
+import torch
+from torch import nn
+
+
+def transposed_conv_size(n: int, kernel: int, stride: int, padding: int) -> int:
+    """Side of a transposed convolution's output: (n - 1) * stride - 2 * padding + kernel."""
+    return (n - 1) * stride - 2 * padding + kernel
+
+
+def conv_size(n: int, kernel: int, stride: int, padding: int) -> int:
+    """Side of a convolution's output: floor((n + 2 * padding - kernel) / stride) + 1."""
+    return (n + 2 * padding - kernel) // stride + 1
+
+
+def init_weights(module: nn.Module) -> None:
+    """DCGAN initialisation: conv weights ~ N(0, 0.02); batch-norm scales ~ N(1, 0.02), shifts 0."""
+    for m in module.modules():
+        if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d, nn.Linear)):
+            nn.init.normal_(m.weight, 0.0, 0.02)
+            if m.bias is not None:
+                nn.init.zeros_(m.bias)
+        elif isinstance(m, nn.BatchNorm2d):
+            nn.init.normal_(m.weight, 1.0, 0.02)
+            nn.init.zeros_(m.bias)
+
+
+class Generator(nn.Module):
+    """G: z (N, z_dim) -> x (N, channels, 28, 28) in [-1, 1]."""
+
+    def __init__(self, z_dim: int = 64, ngf: int = 32, channels: int = 1):
+        super().__init__()
+        self.z_dim, self.ngf = z_dim, ngf
+        self.net = nn.Sequential(
+            # (N, z_dim, 1, 1) -> (N, 4ngf, 7, 7)
+            nn.ConvTranspose2d(z_dim, 4 * ngf, 7, 1, 0, bias=False), nn.BatchNorm2d(4 * ngf), nn.ReLU(True),
+            # -> (N, 2ngf, 14, 14)
+            nn.ConvTranspose2d(4 * ngf, 2 * ngf, 4, 2, 1, bias=False), nn.BatchNorm2d(2 * ngf), nn.ReLU(True),
+            # -> (N, channels, 28, 28); no batch norm on the output layer (guideline 2)
+            nn.ConvTranspose2d(2 * ngf, channels, 4, 2, 1), nn.Tanh(),
+        )
+        init_weights(self)
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        """z: (N, z_dim) -> (N, channels, 28, 28)."""
+        return self.net(z[:, :, None, None])
+
+    def extra_repr(self) -> str:
+        return f"z_dim={self.z_dim}, ngf={self.ngf}"
+
+
+class Discriminator(nn.Module):
+    """D: x (N, channels, 28, 28) -> logits (N,); batch norm, or spectral norm with ``spectral_norm``."""
+
+    def __init__(self, ndf: int = 32, channels: int = 1, spectral_norm: bool = False):
+        super().__init__()
+        self.ndf, self.spectral_norm = ndf, spectral_norm
+        sn = nn.utils.parametrizations.spectral_norm if spectral_norm else (lambda m: m)
+        norm = (lambda c: nn.Identity()) if spectral_norm else nn.BatchNorm2d
+        self.net = nn.Sequential(
+            # (N, C, 28, 28) -> (N, ndf, 14, 14); no batch norm on the input layer (guideline 2)
+            sn(nn.Conv2d(channels, ndf, 4, 2, 1)), nn.LeakyReLU(0.2, True),
+            # -> (N, 2ndf, 7, 7)
+            sn(nn.Conv2d(ndf, 2 * ndf, 4, 2, 1, bias=spectral_norm)), norm(2 * ndf), nn.LeakyReLU(0.2, True),
+            # -> (N, 1, 1, 1): one logit
+            sn(nn.Conv2d(2 * ndf, 1, 7, 1, 0)),
+        )
+        init_weights(self)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """x: (N, C, 28, 28) -> logits (N,)."""
+        return self.net(x).flatten()
+
+    def extra_repr(self) -> str:
+        return f"ndf={self.ndf}, spectral_norm={self.spectral_norm}"
+
+
+@dataclass
+class DCGANConfig:
+    """Everything that defines a DCGAN run. ``steps`` is the tier's budget, not its identity."""
+
+    z_dim: int = 64
+    ngf: int = 32
+    ndf: int = 32
+    spectral_norm: bool = False
+    loss: str = "logistic"
+    lr_g: float = 2e-4
+    lr_d: float = 2e-4
+    betas: tuple[float, float] = (0.5, 0.999)  # Radford et al. 2015: beta1 0.9 oscillated
+    batch_size: int = 64
+    real_label: float = 1.0
+    ema_decay: float | None = None
+    seed: int = 0
+    steps: int = 3000
+    image_shape: tuple[int, ...] = (1, 28, 28)
+    snapshot_every: int = 250
+
+    def identity(self) -> dict:
+        """The JSON-able config a run folder is tied to (the budget may change between sessions)."""
+        d = asdict(self)
+        for k in ("steps", "snapshot_every"):
+            d.pop(k)
+        return {k: list(v) if isinstance(v, tuple) else v for k, v in d.items()}
+
+
+# Tier presets. The cpu preset is the plain 2015 recipe until notebook 03 measures its improvements.
+TIERS: dict[str, DCGANConfig] = {
+    "smoke": DCGANConfig(ngf=8, ndf=8, steps=20, snapshot_every=10),
+    "cpu": DCGANConfig(),
+    "gpu": DCGANConfig(ngf=64, ndf=64, batch_size=128, steps=20000, snapshot_every=1000),
+    "full": DCGANConfig(ngf=64, ndf=64, batch_size=128, steps=60000, snapshot_every=2000),
+}
+
+
+def tier_config(tier: str, **overrides) -> DCGANConfig:
+    """The preset for ``tier`` with ``overrides`` applied."""
+    if tier not in TIERS:
+        raise ValueError(f"unknown tier {tier!r}: use one of {', '.join(TIERS)}.")
+    return replace(TIERS[tier], **overrides)
+
+
+def build(cfg: DCGANConfig) -> tuple[Generator, Discriminator]:
+    """G and D for ``cfg`` (28x28 images with ``cfg.image_shape[0]`` channels)."""
+    c, h, w = cfg.image_shape
+    if (h, w) != (28, 28):
+        raise ValueError(f"this DCGAN draws 28x28 images; the data are {h}x{w}: use a 28x28 dataset (mnist-5k, mnist, fashion-mnist).")
+    return Generator(cfg.z_dim, cfg.ngf, c), Discriminator(cfg.ndf, c, cfg.spectral_norm)

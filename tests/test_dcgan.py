@@ -1,0 +1,93 @@
+"""gan_tutor.dcgan: transposed-convolution arithmetic, the DCGAN guidelines, one step, the CLI."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from torch import nn
+
+from gan_tutor import cli, dcgan, train
+
+
+def layer_sides(net: nn.Sequential, x: torch.Tensor) -> list[int]:
+    """Spatial side after every (transposed) convolution of ``net``."""
+    sides = []
+    for m in net:
+        x = m(x)
+        if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d)):
+            sides.append(x.shape[-1])
+    return sides
+
+
+def test_size_formulas_match_pytorch_and_the_layers():
+    for n, k, s, p in [(1, 7, 1, 0), (7, 4, 2, 1), (14, 4, 2, 1), (5, 3, 2, 0), (4, 5, 3, 2)]:
+        out = nn.ConvTranspose2d(1, 1, k, s, p)(torch.zeros(1, 1, n, n)).shape[-1]
+        assert dcgan.transposed_conv_size(n, k, s, p) == out
+        if n + 2 * p >= k:
+            assert dcgan.conv_size(n, k, s, p) == nn.Conv2d(1, 1, k, s, p)(torch.zeros(1, 1, n, n)).shape[-1]
+    G, D = dcgan.Generator(z_dim=16, ngf=8), dcgan.Discriminator(ndf=8)
+    assert layer_sides(G.net, torch.zeros(2, 16, 1, 1)) == [7, 14, 28]
+    assert layer_sides(D.net, torch.zeros(2, 1, 28, 28)) == [14, 7, 1]
+
+
+def test_guidelines_as_code():
+    torch.manual_seed(0)
+    G, D = dcgan.Generator(z_dim=64, ngf=32), dcgan.Discriminator(ndf=32)
+    convs = [m for m in list(G.modules()) + list(D.modules()) if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d))]
+    w = torch.cat([m.weight.flatten() for m in convs])
+    assert w.mean().item() == pytest.approx(0.0, abs=1e-3) and w.std().item() == pytest.approx(0.02, rel=0.02)
+    assert not any(isinstance(m, (nn.MaxPool2d, nn.AvgPool2d)) for m in list(G.modules()) + list(D.modules()))
+    assert isinstance(G.net[-1], nn.Tanh) and not isinstance(G.net[-2], nn.BatchNorm2d)  # no BN at G's output
+    assert not isinstance(D.net[1], nn.BatchNorm2d)  # no BN at D's input layer
+    assert any(isinstance(m, nn.LeakyReLU) and m.negative_slope == 0.2 for m in D.modules())
+    x = G(torch.randn(5, 64))
+    assert x.shape == (5, 1, 28, 28) and x.abs().max() <= 1
+    assert D(x).shape == (5,)
+
+
+def test_spectral_norm_replaces_batch_norm_in_d():
+    torch.manual_seed(0)
+    D = dcgan.Discriminator(ndf=8, spectral_norm=True)
+    assert not any(isinstance(m, nn.BatchNorm2d) for m in D.modules())
+    x = torch.rand(4, 1, 28, 28)
+    for _ in range(50):
+        D(x)
+    for m in D.modules():
+        if isinstance(m, nn.Conv2d):  # SN normalises the weight reshaped to (out, in * k * k)
+            assert torch.linalg.matrix_norm(m.weight.detach().flatten(1), ord=2).item() == pytest.approx(1.0, abs=1e-3)
+
+
+@pytest.mark.parametrize("loss", ["logistic", "hinge"])
+def test_one_d_and_one_g_step_per_loss(loss):
+    torch.manual_seed(0)
+    cfg = dcgan.tier_config("smoke", loss=loss, spectral_norm=loss == "hinge")
+    G, D = dcgan.build(cfg)
+    opt_G, opt_D = train.make_adam(G.parameters(), 2e-4), train.make_adam(D.parameters(), 2e-4)
+    real = torch.rand(8, 1, 28, 28) * 2 - 1
+    z = torch.randn(8, cfg.z_dim)
+    g_before = [p.clone() for p in G.parameters()]
+    d = train.d_step(G, D, opt_D, real, z, loss=loss)
+    assert all(torch.equal(a, b) for a, b in zip(g_before, G.parameters()))
+    d_before = [p.clone() for p in D.parameters()]
+    g = train.g_step(G, D, opt_G, z, loss=loss)
+    assert all(torch.equal(a, b) for a, b in zip(d_before, D.parameters()))
+    assert torch.isfinite(d.loss) and torch.isfinite(g.loss)
+    with pytest.raises(ValueError, match="unknown loss 'wasserstein'"):
+        train.d_step(G, D, opt_D, real, z, loss="wasserstein")
+
+
+def test_build_refuses_other_image_sizes_and_tiers():
+    with pytest.raises(ValueError, match="28x28"):
+        dcgan.build(dcgan.tier_config("smoke", image_shape=(3, 32, 32)))
+    with pytest.raises(ValueError, match="unknown tier"):
+        dcgan.tier_config("huge")
+
+
+def test_cli_trains_and_samples_dcgan(tmp_path, capsys):
+    import numpy as np
+
+    run = tmp_path / "run"
+    assert cli.main(["train", "dcgan", "--tier", "smoke", "--out", str(run), "--no-progress"]) == 0
+    assert cli.main(["sample", str(run), "--n", "9", "--out", str(tmp_path / "s.npz")]) == 0
+    images = np.load(tmp_path / "s.npz")["images"]
+    assert images.shape == (9, 1, 28, 28) and images.dtype == np.float32 and 0 <= images.min() <= images.max() <= 1
