@@ -397,10 +397,11 @@ def fit(
     from tqdm.auto import tqdm
 
     bar = tqdm(total=steps, initial=state.step, disable=not progress, desc=model, dynamic_ncols=True)
-    start = time.perf_counter()
+    start = time.perf_counter()  # since the last update of state.seconds
+    session_start = start  # the budget counts from here, whatever checkpoints do to `start`
     state.interrupted = False
     with _DeferredInterrupt() as interrupt:
-        while (steps is None or state.step < steps) and (seconds is None or time.perf_counter() - start < seconds):
+        while (steps is None or state.step < steps) and (seconds is None or time.perf_counter() - session_start < seconds):
             idx = state.batches.next_indices()
             batch = tuple(t[idx].to(device, non_blocking=True) for t in tensors)
             stats = step_fn(state, batch)

@@ -186,6 +186,15 @@ def test_seconds_budget_stops_and_needs_a_budget(tmp_path):
     G, D = gan.Generator(4, (8,), (1, 4, 4)), gan.Discriminator((1, 4, 4), (8,))
     s = train.fit_gan(G, D, data, loop, device="cpu", seconds=0.3, progress=False)
     assert s.step > 0 and not s.interrupted
+
+    def runaway(state):
+        if state.step > 20_000:
+            raise AssertionError("the seconds budget did not stop the run")
+
+    # checkpoints every step must not restart the budget's clock
+    s2 = train.fit_gan(G, D, data, loop, device="cpu", seconds=0.3, checkpoint_every=1, run_dir=tmp_path,
+                       steps=10**9, hooks=[runaway], progress=False)
+    assert 0 < s2.step < 20_000 and s2.seconds == pytest.approx(0.3, abs=0.3)
     with pytest.raises(ValueError, match="give a budget"):
         train.fit_gan(G, D, data, loop, device="cpu", progress=False, state=s)
 
