@@ -26,10 +26,12 @@ Taught in: notebook 03 (DCGAN; issue in progress: the module and its tests come 
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, replace
+from dataclasses import dataclass
 
 import torch
 from torch import nn
+
+from gan_tutor.config import RunConfig, pick_tier
 
 
 def transposed_conv_size(n: int, kernel: int, stride: int, padding: int) -> int:
@@ -105,7 +107,7 @@ class Discriminator(nn.Module):
 
 
 @dataclass
-class DCGANConfig:
+class DCGANConfig(RunConfig):
     """Everything that defines a DCGAN run. ``steps`` is the tier's budget, not its identity."""
 
     z_dim: int = 64
@@ -124,13 +126,6 @@ class DCGANConfig:
     image_shape: tuple[int, ...] = (1, 28, 28)
     snapshot_every: int = 250
 
-    def identity(self) -> dict:
-        """The JSON-able config a run folder is tied to (the budget may change between sessions)."""
-        d = asdict(self)
-        for k in ("steps", "snapshot_every"):
-            d.pop(k)
-        return {k: list(v) if isinstance(v, tuple) else v for k, v in d.items()}
-
 
 # Tier presets. The cpu preset is the plain 2015 recipe until notebook 03 measures its improvements.
 TIERS: dict[str, DCGANConfig] = {
@@ -143,9 +138,7 @@ TIERS: dict[str, DCGANConfig] = {
 
 def tier_config(tier: str, **overrides) -> DCGANConfig:
     """The preset for ``tier`` with ``overrides`` applied."""
-    if tier not in TIERS:
-        raise ValueError(f"unknown tier {tier!r}: use one of {', '.join(TIERS)}.")
-    return replace(TIERS[tier], **overrides)
+    return pick_tier(TIERS, tier, **overrides)
 
 
 def build(cfg: DCGANConfig) -> tuple[Generator, Discriminator]:

@@ -28,10 +28,12 @@ Taught in: notebook 02 (vanilla GAN); the 2-D variant in notebook 01 (GAN maths)
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import dataclass
 
 import torch
 from torch import nn
+
+from gan_tutor.config import RunConfig, pick_tier
 
 
 class Generator(nn.Module):
@@ -89,7 +91,7 @@ class Discriminator(nn.Module):
 
 
 @dataclass
-class GANConfig:
+class GANConfig(RunConfig):
     """Everything that defines a vanilla-GAN run. ``steps`` is the tier's budget, not its identity."""
 
     z_dim: int = 64
@@ -107,13 +109,6 @@ class GANConfig:
     image_shape: tuple[int, ...] = (1, 28, 28)
     snapshot_every: int = 500
 
-    def identity(self) -> dict:
-        """The JSON-able config a run folder is tied to (the budget may change between sessions)."""
-        d = asdict(self)
-        for k in ("steps", "snapshot_every"):
-            d.pop(k)
-        return {k: list(v) if isinstance(v, tuple) else v for k, v in d.items()}
-
 
 # Tier presets. cpu: measured on 2 cores (see README); smoke: every code path in seconds.
 TIERS: dict[str, GANConfig] = {
@@ -126,9 +121,7 @@ TIERS: dict[str, GANConfig] = {
 
 def tier_config(tier: str, **overrides) -> GANConfig:
     """The preset for ``tier`` with ``overrides`` applied."""
-    if tier not in TIERS:
-        raise ValueError(f"unknown tier {tier!r}: use one of {', '.join(TIERS)}.")
-    return replace(TIERS[tier], **overrides)
+    return pick_tier(TIERS, tier, **overrides)
 
 
 def build(cfg: GANConfig) -> tuple[Generator, Discriminator]:
