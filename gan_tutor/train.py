@@ -42,7 +42,7 @@ import random
 import signal
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable, NamedTuple
 
@@ -539,7 +539,7 @@ def fit_gan(
     def snapshot_fn(s: TrainState) -> torch.Tensor:
         return snapshot(s.modules.get("G_ema", s.modules["G"]), s.fixed["z"], s.fixed.get("y"))
 
-    identity = {"loop": {k: v for k, v in loop.__dict__.items()}, "lr_g": lr_g, "lr_d": lr_d, "betas": list(betas), **(config or {})}
+    identity = {"loop": asdict(loop), "lr_g": lr_g, "lr_d": lr_d, "betas": list(betas), **(config or {})}
     return fit(state, step_fn, tensors, model=model, config=identity, snapshot_fn=snapshot_fn, device=device, **fit_kwargs)
 
 

@@ -1,4 +1,4 @@
-"""Test-wide guards: no network beyond loopback, quiet progress bars.
+"""Test-wide guards: no network beyond loopback, quiet progress bars; a one-thread fixture.
 
 The socket guard refuses every connection that is not to the loopback interface, so a test that
 would download data fails at once, as it would offline; Jupyter kernels still talk to their clients
@@ -61,3 +61,14 @@ def _offline():
     mp.setenv("TQDM_DISABLE", "1")
     yield
     mp.undo()
+
+
+@pytest.fixture(scope="module")
+def one_thread():
+    """torch on one thread for a module: small batches on shared cores run up to 10x slower on two."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)

@@ -27,13 +27,7 @@ from gan_tutor.data import load_mnist_5k
 SCRIPT = Path(__file__).resolve().parents[1] / "scripts" / "train_digit_classifier.py"
 
 
-@pytest.fixture(scope="module", autouse=True)
-def _one_thread():
-    # Small batches on shared cores: two OpenMP threads mostly wait for each other (10x slower).
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 @pytest.fixture(scope="module")

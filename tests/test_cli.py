@@ -22,13 +22,7 @@ from gan_tutor.checkpoint import CHECKPOINT_NAME, CONFIG_NAME, load_checkpoint
 SMOKE_STEPS = 40  # gan.TIERS["smoke"].steps
 
 
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    # two threads on two shared cores can make a step ten times slower (see gan_tutor/train.py)
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def train_args(out, *extra):

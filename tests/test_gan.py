@@ -12,13 +12,7 @@ from torch import nn
 from gan_tutor import gan, models, train
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    # two threads on two shared cores can make a step ten times slower (see gan_tutor/train.py)
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def test_generator_images_shape_and_tanh_range():
