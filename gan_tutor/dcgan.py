@@ -81,26 +81,30 @@ class Generator(nn.Module):
 
 
 class Discriminator(nn.Module):
-    """D: x (N, channels, 28, 28) -> logits (N,); batch norm, or spectral norm with ``spectral_norm``."""
+    """D: x (N, channels, 28, 28) -> logits (N,); batch norm, or spectral norm with ``spectral_norm``.
+
+    ``features`` (the convolutional trunk, 28 -> 7) and ``head`` (one 7x7 convolution to a logit) are
+    separate so that the conditional discriminators of notebook 04 can reuse the trunk.
+    """
 
     def __init__(self, ndf: int = 32, channels: int = 1, spectral_norm: bool = False):
         super().__init__()
         self.ndf, self.spectral_norm = ndf, spectral_norm
         sn = nn.utils.parametrizations.spectral_norm if spectral_norm else (lambda m: m)
         norm = (lambda c: nn.Identity()) if spectral_norm else nn.BatchNorm2d
-        self.net = nn.Sequential(
+        self.features = nn.Sequential(
             # (N, C, 28, 28) -> (N, ndf, 14, 14); no batch norm on the input layer (guideline 2)
             sn(nn.Conv2d(channels, ndf, 4, 2, 1)), nn.LeakyReLU(0.2, True),
             # -> (N, 2ndf, 7, 7)
             sn(nn.Conv2d(ndf, 2 * ndf, 4, 2, 1, bias=spectral_norm)), norm(2 * ndf), nn.LeakyReLU(0.2, True),
-            # -> (N, 1, 1, 1): one logit
-            sn(nn.Conv2d(2 * ndf, 1, 7, 1, 0)),
         )
+        # (N, 2ndf, 7, 7) -> (N, 1, 1, 1): one logit
+        self.head = sn(nn.Conv2d(2 * ndf, 1, 7, 1, 0))
         init_weights(self)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """x: (N, C, 28, 28) -> logits (N,)."""
-        return self.net(x).flatten()
+        return self.head(self.features(x)).flatten()
 
     def extra_repr(self) -> str:
         return f"ndf={self.ndf}, spectral_norm={self.spectral_norm}"

@@ -29,6 +29,7 @@ from gan_tutor.train import GANLoop, TrainState, check_labels, fit_gan, pick_dev
 MODELS: dict[str, tuple[str, str]] = {
     "gan": ("gan_tutor.gan", "vanilla MLP GAN (Goodfellow et al. 2014), notebook 02"),
     "dcgan": ("gan_tutor.dcgan", "DCGAN (Radford et al. 2015), notebook 03"),
+    "cgan": ("gan_tutor.cgan", "conditional DCGAN, concat or projection D (Mirza & Osindero 2014; Miyato & Koyama 2018), notebook 04"),
 }
 
 
@@ -80,8 +81,12 @@ class ModelSpec:
         return G.to(pick_device(device)).eval(), cfg
 
     @torch.no_grad()
-    def sample(self, G, cfg, n: int, label: int | None = None, seed: int = 0, batch_size: int = 500) -> dict[str, torch.Tensor]:
-        """{"images": (n, C, H, W) in [0, 1]} (+ "labels" (n,) for conditional models)."""
+    def sample(self, G, cfg, n: int, label=None, seed: int = 0, batch_size: int = 500) -> dict[str, torch.Tensor]:
+        """{"images": (n, C, H, W) in [0, 1]} (+ "labels" (n,) for conditional models).
+
+        ``label``: conditional models only; one class for every sample (an int), or one per sample (an
+        integer tensor or sequence of length ``n``); by default the classes in turn, 0, 1, ..., K-1, 0, ...
+        """
         if n < 1:
             raise ValueError(f"--n must be at least 1, got {n}.")
         n_classes = getattr(cfg, "n_classes", None)
@@ -93,9 +98,14 @@ class ModelSpec:
         z = torch.randn(n, cfg.z_dim, generator=g, device=device)
         y = None
         if n_classes:
-            y = torch.full((n,), label, dtype=torch.int64) if label is not None else torch.arange(n) % n_classes
+            if label is None:
+                y = torch.arange(n) % n_classes
+            elif isinstance(label, int) and not isinstance(label, bool):
+                y = torch.full((n,), label, dtype=torch.int64)
+            else:
+                y = label if isinstance(label, torch.Tensor) else torch.as_tensor(label)
             check_labels(y, n_classes, n)
-            y = y.to(device)
+            y = y.to(device, torch.int64)
         parts = [snapshot(G, z[i:i + batch_size], None if y is None else y[i:i + batch_size]) for i in range(0, n, batch_size)]
         out = {"images": torch.cat(parts).float()}
         if y is not None:

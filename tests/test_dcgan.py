@@ -27,7 +27,7 @@ def test_size_formulas_match_pytorch_and_the_layers():
             assert dcgan.conv_size(n, k, s, p) == nn.Conv2d(1, 1, k, s, p)(torch.zeros(1, 1, n, n)).shape[-1]
     G, D = dcgan.Generator(z_dim=16, ngf=8), dcgan.Discriminator(ndf=8)
     assert layer_sides(G.net, torch.zeros(2, 16, 1, 1)) == [7, 14, 28]
-    assert layer_sides(D.net, torch.zeros(2, 1, 28, 28)) == [14, 7, 1]
+    assert layer_sides(nn.Sequential(*D.features, D.head), torch.zeros(2, 1, 28, 28)) == [14, 7, 1]
 
 
 def test_guidelines_as_code():
@@ -38,7 +38,7 @@ def test_guidelines_as_code():
     assert w.mean().item() == pytest.approx(0.0, abs=1e-3) and w.std().item() == pytest.approx(0.02, rel=0.02)
     assert not any(isinstance(m, (nn.MaxPool2d, nn.AvgPool2d)) for m in list(G.modules()) + list(D.modules()))
     assert isinstance(G.net[-1], nn.Tanh) and not isinstance(G.net[-2], nn.BatchNorm2d)  # no BN at G's output
-    assert not isinstance(D.net[1], nn.BatchNorm2d)  # no BN at D's input layer
+    assert not isinstance(D.features[1], nn.BatchNorm2d)  # no BN at D's input layer
     assert any(isinstance(m, nn.LeakyReLU) and m.negative_slope == 0.2 for m in D.modules())
     x = G(torch.randn(5, 64))
     assert x.shape == (5, 1, 28, 28) and x.abs().max() <= 1

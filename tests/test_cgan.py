@@ -1,0 +1,119 @@
+"""gan_tutor.cgan: conditioning by concatenation and by projection, AC-GAN's loss, one step, the CLI."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+
+from gan_tutor import cgan, cli, models, train
+
+pytestmark = pytest.mark.usefixtures("one_thread")
+
+
+def test_shapes_and_the_label_reaches_every_network():
+    torch.manual_seed(0)
+    G = cgan.Generator(z_dim=16, n_classes=10, embed_dim=4, ngf=8)
+    z = torch.randn(6, 16)
+    y0, y1 = torch.zeros(6, dtype=torch.int64), torch.full((6,), 7)
+    x0, x1 = G(z, y0), G(z, y1)
+    assert x0.shape == (6, 1, 28, 28) and x0.abs().max() <= 1
+    assert (x0 - x1).abs().max() > 1e-3  # same z, other class: another image
+    for cls in (cgan.ConcatDiscriminator, cgan.ProjectionDiscriminator):
+        D = cls(n_classes=10, ndf=8)
+        d0, d1 = D(x0, y0), D(x0, y1)
+        assert d0.shape == (6,)
+        assert (d0 - d1).abs().max() > 1e-6, f"{cls.__name__} ignores the label"
+
+
+def test_one_hot_maps():
+    maps = cgan.one_hot_maps(torch.tensor([2, 0]), 3, size=4)
+    assert maps.shape == (2, 3, 4, 4)
+    assert torch.equal(maps[0, 2], torch.ones(4, 4)) and maps[0, :2].abs().sum() == 0
+    assert torch.equal(maps[1, 0], torch.ones(4, 4)) and maps[1, 1:].abs().sum() == 0
+
+
+def test_projection_is_psi_plus_inner_product():
+    torch.manual_seed(1)
+    D = cgan.ProjectionDiscriminator(n_classes=5, ndf=4).eval()
+    x, y = torch.randn(3, 1, 28, 28), torch.tensor([0, 3, 4])
+    phi = D.net.features(x).flatten(1)  # (3, 2*4*7*7)
+    psi = D.net.head(D.net.features(x)).flatten()
+    V = D.embed.weight
+    expected = torch.stack([psi[i] + V[y[i]] @ phi[i] for i in range(3)])  # eq. (3), one sample at a time
+    assert torch.allclose(D(x, y), expected, atol=1e-6)
+    # the label's whole effect is the inner product: switching class shifts the logit by <V_y' - V_y, phi>
+    y2 = torch.tensor([1, 1, 1])
+    assert torch.allclose(D(x, y2) - D(x, y), ((V[y2] - V[y]) * phi).sum(1), atol=1e-6)
+
+
+def test_spectral_norm_covers_the_class_embedding():
+    D = cgan.ProjectionDiscriminator(n_classes=10, ndf=4, spectral_norm=True)
+    x, y = torch.randn(4, 1, 28, 28), torch.arange(4)
+    for _ in range(200):  # one power iteration per forward pass in training mode
+        D(x, y)
+    assert torch.linalg.matrix_norm(D.embed.weight.detach(), ord=2).item() == pytest.approx(1.0, abs=1e-3)
+
+
+def test_acgan_class_loss_is_mean_negative_log_likelihood():
+    logits = torch.tensor([[2.0, 0.0, -1.0], [0.5, 0.5, 3.0]])
+    y = torch.tensor([0, 1])
+    by_hand = -(torch.log_softmax(logits, 1)[0, 0] + torch.log_softmax(logits, 1)[1, 1]) / 2
+    assert cgan.acgan_class_loss(logits, y).item() == pytest.approx(by_hand.item(), rel=1e-6)
+    D = cgan.ACDiscriminator(n_classes=3, ndf=4)
+    adv, cls = D(torch.randn(2, 1, 28, 28))
+    assert adv.shape == (2,) and cls.shape == (2, 3)
+
+
+@pytest.mark.parametrize("conditioning", ["concat", "projection"])
+def test_one_conditional_d_and_g_step(conditioning):
+    torch.manual_seed(0)
+    cfg = cgan.tier_config("smoke", conditioning=conditioning)
+    G, D = cgan.build(cfg)
+    opt_G, opt_D = train.make_adam(G.parameters(), 2e-4), train.make_adam(D.parameters(), 2e-4)
+    real, z = torch.rand(8, 1, 28, 28) * 2 - 1, torch.randn(8, cfg.z_dim)
+    y_real, y_fake = torch.arange(8) % 10, torch.arange(8).flip(0) % 10
+    g_before = [p.clone() for p in G.parameters()]
+    d = train.d_step(G, D, opt_D, real, z, y_real=y_real, y_fake=y_fake)
+    assert all(torch.equal(a, b) for a, b in zip(g_before, G.parameters()))
+    g = train.g_step(G, D, opt_G, z, y_fake=y_fake)
+    assert torch.isfinite(d.loss) and torch.isfinite(g.loss)
+    assert G.embed.weight.grad is not None and G.embed.weight.grad.abs().sum() > 0  # G learns its label embedding
+
+
+def test_build_refuses_unknown_conditioning_and_sizes():
+    with pytest.raises(ValueError, match="unknown conditioning 'film'"):
+        cgan.build(cgan.tier_config("smoke", conditioning="film"))
+    with pytest.raises(ValueError, match="28x28"):
+        cgan.build(cgan.tier_config("smoke", image_shape=(3, 32, 32)))
+
+
+def test_cli_trains_cgan_and_samples_a_chosen_digit(tmp_path, capsys):
+    run = tmp_path / "run"
+    assert models.get_model("cgan").conditional
+    assert cli.main(["train", "cgan", "--tier", "smoke", "--out", str(run), "--no-progress"]) == 0
+    assert cli.main(["sample", str(run), "--n", "6", "--label", "3", "--out", str(tmp_path / "s.npz")]) == 0
+    out = np.load(tmp_path / "s.npz")
+    assert out["images"].shape == (6, 1, 28, 28) and out["labels"].tolist() == [3] * 6
+    assert cli.main(["sample", str(run), "--n", "12", "--out", str(tmp_path / "all.npz")]) == 0
+    assert np.load(tmp_path / "all.npz")["labels"].tolist() == [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 0, 1]
+    capsys.readouterr()
+    assert cli.main(["sample", str(run), "--n", "2", "--label", "10", "--out", str(tmp_path / "bad.npz")]) == 2
+    assert "this model knows classes 0..9" in capsys.readouterr().err
+    assert not (tmp_path / "bad.npz").exists()
+
+
+def test_sample_takes_one_label_per_sample_and_refuses_a_wrong_shape(tmp_path):
+    spec = models.get_model("cgan")
+    cfg = spec.config("smoke")
+    G, _ = cgan.build(cfg)
+    out = spec.sample(G, cfg, 3, label=torch.tensor([9, 0, 4]))
+    assert out["labels"].tolist() == [9, 0, 4]
+    assert spec.sample(G, cfg, 2, label=[1, 2])["labels"].tolist() == [1, 2]
+    with pytest.raises(ValueError, match=r"shape \(3,\)"):
+        spec.sample(G, cfg, 3, label=torch.tensor([[1, 2, 3]]))
+    with pytest.raises(TypeError, match="integer"):
+        spec.sample(G, cfg, 2, label=torch.tensor([1.0, 2.0]))
+    with pytest.raises(ValueError, match=r"\[-1, 2\]"):
+        spec.sample(G, cfg, 2, label=[-1, 2])
