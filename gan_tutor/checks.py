@@ -13,6 +13,7 @@ Notebook 01 (GAN maths): :func:`check_optimal_discriminator`, :func:`check_js_di
 :func:`check_d_loss`, :func:`check_g_loss_nonsaturating`.
 Notebook 02 (vanilla GAN training step): :func:`check_d_step`, :func:`check_g_step`,
 :func:`check_d_loss_smoothed`.
+Notebook 03 (DCGAN): :func:`check_transposed_conv_size`, :func:`check_ema_update`, :func:`check_slerp`.
 
 Logit conventions as in ``gan_tutor.gan_math``: :math:`D(x) = \sigma(a)`, so
 :math:`-\log D = \mathrm{softplus}(-a)` and :math:`-\log(1 - D) = \mathrm{softplus}(a)`.
@@ -35,6 +36,9 @@ __all__ = [
     "check_d_step",
     "check_g_step",
     "check_d_loss_smoothed",
+    "check_transposed_conv_size",
+    "check_ema_update",
+    "check_slerp",
 ]
 
 
@@ -611,3 +615,133 @@ def check_d_loss_smoothed(fn: Callable) -> None:
         f"✓ {name}: mean BCE(real, real_label) + mean BCE(fake, 0) for real_label = 0.9 (default) and 0.7, "
         "finite at logits of ±200"
     )
+
+
+# ----------------------------------------------------------------------------------------------------
+# Notebook 03: transposed-convolution arithmetic, the generator's moving average, spherical interpolation
+# ----------------------------------------------------------------------------------------------------
+
+
+def check_transposed_conv_size(fn: Callable) -> None:
+    """Check ``fn(n, kernel, stride, padding)``: the side of a transposed convolution's output."""
+    name = "transposed_conv_size"
+    for n, k, s, p in [(4, 5, 3, 2), (7, 4, 2, 1), (1, 7, 1, 0), (5, 3, 2, 0), (14, 4, 2, 1)]:
+        expected = (n - 1) * s - 2 * p + k
+        got = fn(n, k, s, p)
+        if isinstance(got, torch.Tensor):
+            got = got.item()
+        if not isinstance(got, int) or isinstance(got, bool):
+            raise CheckFailed(f"{name}({n}, {k}, {s}, {p}) returned {got!r}: a side length is a whole number "
+                              "(use integer arithmetic, no division)")
+        wrong = [
+            (n * s - 2 * p + k, "used n * stride: n inputs span only n - 1 strides between the first and the last"),
+            ((n - 1) * s - p + k, "subtracted the padding once: it is removed from both sides, so subtract 2 * padding"),
+            ((n - 1) * s + 2 * p + k, "added the padding: in a transposed convolution padding crops the output"),
+            ((n + 2 * p - k) // s + 1, "that is the convolution's formula; a transposed convolution maps the other way"),
+            ((n - 1) * s + k, "ignored the padding"),
+        ]
+        _diagnose(name, float(got), float(expected), [(float(v), m) for v, m in wrong], f"for n={n}, kernel={k}, stride={s}, padding={p}")
+    print(f"✓ {name}: (n - 1) * stride - 2 * padding + kernel on five layers, including DCGAN's 7 -> 14 -> 28")
+
+
+def check_ema_update(fn: Callable) -> None:
+    """Check ``fn(ema, model, decay)``: theta_ema <- decay theta_ema + (1 - decay) theta, buffers copied, in place."""
+    name = "ema_update"
+
+    def pair():
+        model = nn.Sequential(nn.Linear(2, 1), nn.BatchNorm1d(1))
+        ema = nn.Sequential(nn.Linear(2, 1), nn.BatchNorm1d(1))
+        with torch.no_grad():
+            model[0].weight.copy_(_tensor([[1.0, 2.0]])), model[0].bias.fill_(3.0)
+            ema[0].weight.copy_(_tensor([[-1.0, 0.0]])), ema[0].bias.fill_(1.0)
+            model[1].running_mean.fill_(0.5), ema[1].running_mean.fill_(-2.0)
+        return ema, model
+
+    ema, model = pair()
+    weight_id = id(ema[0].weight)
+    try:
+        fn(ema, model, 0.9)
+    except RuntimeError as e:
+        if "in-place" in str(e) or "leaf" in str(e):
+            raise CheckFailed(f"{name}: {e}. Update the average under torch.no_grad(): it is not trained by backprop") from None
+        raise
+    if id(ema[0].weight) != weight_id:
+        raise CheckFailed(f"{name}: replaced the parameter objects; update them in place (p_ema.lerp_(p, 1 - decay) "
+                          "or p_ema.mul_(decay).add_(...)) so that optimisers and references stay valid")
+    w = ema[0].weight.detach().flatten().tolist() + [ema[0].bias.item()]
+    old, new = [-1.0, 0.0, 1.0], [1.0, 2.0, 3.0]
+    expected = [0.9 * a + 0.1 * b for a, b in zip(old, new)]
+    if model[0].weight.detach().flatten().tolist() != [1.0, 2.0]:
+        raise CheckFailed(f"{name}: the model's own weights changed; only the average (the first argument) moves")
+    if not all(_close(g, e) for g, e in zip(w, expected)):
+        for cand, mistake in [
+            ([0.1 * a + 0.9 * b for a, b in zip(old, new)], "the weights are swapped: decay multiplies the old average, "
+             "1 - decay the new weights"),
+            (new, "copied the model's weights: the average moves only 1 - decay of the way"),
+            (old, "the average did not change: write into its parameters in place"),
+        ]:
+            if all(_close(g, c) for g, c in zip(w, cand)):
+                raise CheckFailed(f"{name}: {mistake} (expected {expected}, got {w})")
+        raise CheckFailed(f"{name}: expected the parameters {expected} after one update with decay 0.9, got {w}")
+    if ema[1].running_mean.item() != 0.5:
+        raise CheckFailed(f"{name}: the batch-norm running statistics (buffers) were not copied: the average must normalise "
+                          "with the model's current statistics (model.buffers())")
+    ema, model = pair()
+    fn(ema, model, 0.5)
+    fn(ema, model, 0.5)  # two steps towards a fixed model: decay^2 of the old value remains
+    got = ema[0].bias.item()
+    if not _close(got, 0.25 * 1.0 + 0.75 * 3.0):
+        raise CheckFailed(f"{name}: after two updates with decay 0.5 the bias should be 0.25 * 1 + 0.75 * 3 = 2.5, got {got:.6g}")
+    print(f"✓ {name}: decay * average + (1 - decay) * weights, in place, buffers copied, model untouched")
+
+
+def _slerp_expected(z0: list[float], z1: list[float], t: float) -> list[float]:
+    dot = sum(a * b for a, b in zip(z0, z1))
+    n0, n1 = math.sqrt(sum(a * a for a in z0)), math.sqrt(sum(b * b for b in z1))
+    theta = math.acos(max(-1.0, min(1.0, dot / (n0 * n1))))
+    return [(math.sin((1 - t) * theta) * a + math.sin(t * theta) * b) / math.sin(theta) for a, b in zip(z0, z1)]
+
+
+def check_slerp(fn: Callable) -> None:
+    """Check ``fn(z0, z1, t)``: spherical interpolation along the last dimension, per row for (N, d)."""
+    name = "slerp"
+
+    def call(z0, z1, t):
+        out = fn(_tensor(z0), _tensor(z1), t)
+        if not isinstance(out, torch.Tensor) or tuple(out.shape) != tuple(_tensor(z0).shape):
+            raise CheckFailed(f"{name}: expected a tensor of shape {tuple(_tensor(z0).shape)} (the shape of z0), "
+                              f"got {getattr(out, 'shape', type(out).__name__)}")
+        return out.double()
+
+    def same(got: torch.Tensor, expected) -> bool:
+        return bool(torch.allclose(got, torch.tensor(expected, dtype=torch.float64), atol=1e-5))
+
+    e0, e1 = [1.0, 0.0, 0.0], [0.0, 1.0, 0.0]
+    mid = call(e0, e1, 0.5)
+    expected = [math.sqrt(0.5), math.sqrt(0.5), 0.0]
+    if not same(mid, expected):
+        if same(mid, [0.5, 0.5, 0.0]):
+            raise CheckFailed(f"{name}: that is linear interpolation: halfway between two orthogonal unit vectors its norm is "
+                              "0.71, off the shell where the prior's samples live; slerp keeps norm 1")
+        raise CheckFailed(f"{name}: halfway between e1 and e2 expected {expected}, got {mid.tolist()}")
+    if not (same(call(e0, e1, 0.0), e0) and same(call(e0, e1, 1.0), e1)):
+        if same(call(e0, e1, 0.0), e1):
+            raise CheckFailed(f"{name}: t = 0 must give z0 and t = 1 give z1; yours are swapped (sin(t θ) goes with z1)")
+        raise CheckFailed(f"{name}: t = 0 must give z0 and t = 1 must give z1")
+    a, b = [2.0, 1.0, -1.0], [0.5, -3.0, 1.0]
+    if not same(call(a, b, 0.3), _slerp_expected(a, b, 0.3)):
+        raise CheckFailed(f"{name}: wrong for vectors of different norms: the angle is arccos(<z0, z1> / (|z0| |z1|)), "
+                          "and the weights are sin((1 - t) θ) / sin θ and sin(t θ) / sin θ")
+    rows0, rows1 = [e0, a], [e1, b]
+    got = call(rows0, rows1, 0.3)
+    expected_rows = [_slerp_expected(e0, e1, 0.3), _slerp_expected(a, b, 0.3)]
+    if not same(got, expected_rows):
+        raise CheckFailed(f"{name}: for (N, d) inputs each row pair has its own angle: take the dot products and norms "
+                          "along the last dimension (dim=-1, keepdim=True), not over the whole batch")
+    par = call(e0, [3.0, 0.0, 0.0], 0.5)  # cos θ = 1 exactly
+    if not torch.isfinite(par).all():
+        raise CheckFailed(f"{name}: NaN for parallel vectors: sin θ = 0 there; fall back to linear interpolation when "
+                          "sin θ is tiny (the formula's limit)")
+    if not same(par, [2.0, 0.0, 0.0]):
+        raise CheckFailed(f"{name}: for parallel vectors the result should be the straight line, (1 - t) z0 + t z1")
+    print(f"✓ {name}: orthogonal, unequal-norm and parallel vectors, batched rows, endpoints")

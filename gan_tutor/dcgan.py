@@ -44,6 +44,25 @@ def conv_size(n: int, kernel: int, stride: int, padding: int) -> int:
     return (n + 2 * padding - kernel) // stride + 1
 
 
+def overlap_counts(n: int, kernel: int, stride: int, padding: int = 0) -> torch.Tensor:
+    """How many (input pixel, kernel tap) pairs land on each output pixel of a transposed convolution.
+
+    An (n, n) input of ones through a (kernel, kernel) kernel of ones: (n_out, n_out) counts. When
+    ``kernel`` is not a multiple of ``stride`` the counts alternate (a 3x3 kernel at stride 2 gives
+    1, 2, 4 in a checkerboard), and a generator must learn to cancel that pattern; when it is (4 and 2),
+    every interior pixel receives the same number (Odena, Dumoulin & Olah 2016, "Deconvolution and
+    Checkerboard Artifacts", Distill, doi:10.23915/distill.00003).
+    """
+    ones, taps = torch.ones(1, 1, n, n), torch.ones(1, 1, kernel, kernel)
+    return torch.nn.functional.conv_transpose2d(ones, taps, stride=stride, padding=padding)[0, 0]
+
+
+def resize_conv(c_in: int, c_out: int) -> nn.Sequential:
+    """The checkerboard-free alternative to a stride-2 transposed convolution: nearest-neighbour
+    upsampling by 2, then a 3x3 convolution (N, c_in, n, n) -> (N, c_out, 2n, 2n) (Odena et al. 2016)."""
+    return nn.Sequential(nn.Upsample(scale_factor=2, mode="nearest"), nn.Conv2d(c_in, c_out, 3, 1, 1))
+
+
 def init_weights(module: nn.Module) -> None:
     """DCGAN initialisation: conv weights ~ N(0, 0.02); batch-norm scales ~ N(1, 0.02), shifts 0."""
     for m in module.modules():

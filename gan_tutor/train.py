@@ -50,9 +50,11 @@ import numpy as np
 import torch
 from torch import nn
 
+from gan_tutor.augment import diff_augment, parse_policy
 from gan_tutor.checkpoint import CHECKPOINT_NAME, CheckpointError, config_differences, load_checkpoint, save_checkpoint, save_config
 from gan_tutor.data import BatchIterator
 from gan_tutor.gan_math import d_hinge_loss, d_logistic_loss, g_hinge_loss, g_nonsaturating_loss, g_saturating_loss
+
 
 # --------------------------------------------------------------------------------------------------
 # Device, seeding, optimisers
@@ -165,18 +167,21 @@ def _check_loss(loss: str) -> None:
 
 
 def d_step(G, D, opt_D, real, z, real_label: float = 1.0, y_real=None, y_fake=None, amp=contextlib.nullcontext,
-           loss: str = "logistic") -> StepStats:
+           loss: str = "logistic", augment: Callable[[torch.Tensor], torch.Tensor] | None = None) -> StepStats:
     """One discriminator update on a real batch and G(z); the fakes are detached so G gets no gradient.
 
     real: (B, *x_shape), z: (B, z_dim); y_real / y_fake: (B,) labels for conditional models.
     ``real_label`` < 1 is one-sided label smoothing (Salimans et al. 2016, arXiv:1606.03498);
-    ``loss="hinge"`` uses ``gan_math.d_hinge_loss`` instead of the logistic loss.
+    ``loss="hinge"`` uses ``gan_math.d_hinge_loss`` instead of the logistic loss; ``augment`` (DiffAugment,
+    ``gan_tutor.augment``) transforms real and fake images alike before D sees them.
     """
     _check_loss(loss)
     opt_D.zero_grad(set_to_none=True)
     with amp():
         with torch.no_grad():  # as .detach(), and skips building G's graph at all
             fake = _call(G, z, y_fake)
+        if augment is not None:
+            real, fake = augment(real), augment(fake)
         real_logits = _call(D, real, y_real).float()
         fake_logits = _call(D, fake, y_fake).float()
     value = d_hinge_loss(real_logits, fake_logits) if loss == "hinge" else d_logistic_loss(real_logits, fake_logits, real_label)
@@ -186,7 +191,7 @@ def d_step(G, D, opt_D, real, z, real_label: float = 1.0, y_real=None, y_fake=No
 
 
 def g_step(G, D, opt_G, z, y_fake=None, saturating: bool = False, amp=contextlib.nullcontext,
-           loss: str = "logistic") -> StepStats:
+           loss: str = "logistic", augment: Callable[[torch.Tensor], torch.Tensor] | None = None) -> StepStats:
     """One generator update through D: non-saturating -log D(G(z)) (or the minimax log(1 - D(G(z)))).
 
     Only ``opt_G`` steps: D's parameters receive gradients here (they are zeroed by the next D step)
@@ -194,7 +199,8 @@ def g_step(G, D, opt_G, z, y_fake=None, saturating: bool = False, amp=contextlib
     """
     opt_G.zero_grad(set_to_none=True)
     with amp():
-        fake_logits = _call(D, _call(G, z, y_fake), y_fake).float()
+        fake = _call(G, z, y_fake)
+        fake_logits = _call(D, fake if augment is None else augment(fake), y_fake).float()
     _check_loss(loss)
     if loss == "hinge":
         value = g_hinge_loss(fake_logits)
@@ -459,6 +465,7 @@ class GANLoop:
     n_classes: int | None = None  # conditional: G(z, y), D(x, y)
     n_fixed: int = 64
     amp: bool = True  # bf16 autocast on CUDA only
+    augment: str = ""  # DiffAugment policy for D's inputs, e.g. "translation,cutout" (gan_tutor.augment)
 
 
 def to_unit_range(x: torch.Tensor) -> torch.Tensor:
@@ -512,6 +519,7 @@ def fit_gan(
     Pass ``state`` (a previous result) to continue training in memory; a ``run_dir`` resumes from disk.
     """
     _check_loss(loop.loss)
+    parse_policy(loop.augment)  # an unknown augmentation fails before any training
     device = pick_device(device)
     if state is None:
         G, D = G.to(device), D.to(device)
@@ -530,8 +538,9 @@ def fit_gan(
         z = torch.randn(b, loop.z_dim, generator=s.noise, device=device)
         y_real = batch[1] if loop.n_classes else None
         y_fake = torch.randint(loop.n_classes, (b,), generator=s.noise, device=device) if loop.n_classes else None
-        d = d_step(G, D, s.optimizers["D"], real, z, loop.real_label, y_real, y_fake, amp, loop.loss)
-        g = g_step(G, D, s.optimizers["G"], z, y_fake, loop.saturating, amp, loop.loss)
+        aug = (lambda x: diff_augment(x, loop.augment, s.noise)) if loop.augment else None
+        d = d_step(G, D, s.optimizers["D"], real, z, loop.real_label, y_real, y_fake, amp, loop.loss, aug)
+        g = g_step(G, D, s.optimizers["G"], z, y_fake, loop.saturating, amp, loop.loss, aug)
         if "G_ema" in s.modules:
             ema_update(s.modules["G_ema"], G, loop.ema_decay)
         return {"loss_d": d.loss, "loss_g": g.loss, "d_real": d.d_real, "d_fake": d.d_fake}

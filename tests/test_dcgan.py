@@ -91,3 +91,24 @@ def test_cli_trains_and_samples_dcgan(tmp_path, capsys):
     assert cli.main(["sample", str(run), "--n", "9", "--out", str(tmp_path / "s.npz")]) == 0
     images = np.load(tmp_path / "s.npz")["images"]
     assert images.shape == (9, 1, 28, 28) and images.dtype == np.float32 and 0 <= images.min() <= images.max() <= 1
+
+
+def test_overlap_counts_closed_form_and_the_checkerboard():
+    # 1-D: output i receives the inputs j with 0 <= i + p - j*s < k; in 2-D the counts multiply
+    for n, k, s, p in [(4, 3, 2, 0), (4, 4, 2, 1), (5, 5, 3, 2)]:
+        side = dcgan.transposed_conv_size(n, k, s, p)
+        c = [sum(0 <= i + p - j * s < k for j in range(n)) for i in range(side)]
+        assert dcgan.overlap_counts(n, k, s, p).tolist() == [[float(a * b) for b in c] for a in c]
+    interior = dcgan.overlap_counts(6, 3, 2)[2:-2, 2:-2]
+    assert set(interior.unique().tolist()) == {1.0, 2.0, 4.0}  # kernel 3, stride 2: checkerboard
+    assert dcgan.overlap_counts(6, 4, 2, 1)[1:-1, 1:-1].unique().tolist() == [4.0]  # kernel 4, stride 2: even
+
+
+def test_resize_conv_doubles_the_side_without_a_checkerboard():
+    layer = dcgan.resize_conv(1, 1)
+    with torch.no_grad():
+        layer[1].weight.fill_(1.0)
+        layer[1].bias.zero_()
+        out = layer(torch.ones(1, 1, 7, 7))[0, 0]
+    assert out.shape == (14, 14)
+    assert out[1:-1, 1:-1].unique().tolist() == [9.0]  # every interior pixel sees all nine taps equally
