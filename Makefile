@@ -29,7 +29,7 @@ run: $(STAMP)
 test: $(STAMP)
 	GAN_TUTOR_TIER=smoke $(PY) -m pytest tests
 	rm -rf build/nbval-runs
-	GAN_TUTOR_TIER=smoke GAN_TUTOR_RUNS=$(abspath build/nbval-runs) $(PY) -m pytest --nbval-lax -p no:cacheprovider $(wildcard notebooks/[0-9]*.ipynb)
+	GAN_TUTOR_HEADLESS=1 GAN_TUTOR_TIER=smoke GAN_TUTOR_RUNS=$(abspath build/nbval-runs) $(PY) -m pytest --nbval-lax -p no:cacheprovider $(wildcard notebooks/[0-9]*.ipynb)
 
 lab: $(STAMP)
 	$(PY) -m pip install --quiet "jupyterlab>=4"

@@ -53,7 +53,11 @@ class Generator(nn.Module):
 
     def forward(self, z: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         """z (N, z_dim), y (N,) -> (N, channels, 28, 28)."""
-        return self.body(torch.cat([z, self.embed(y)], dim=1))  # (N, z_dim + embed_dim)
+        return self.from_embedding(z, self.embed(y))
+
+    def from_embedding(self, z: torch.Tensor, e: torch.Tensor) -> torch.Tensor:
+        """z (N, z_dim), e (N, embed_dim) any label embedding (e.g. between two classes') -> images."""
+        return self.body(torch.cat([z, e], dim=1))  # (N, z_dim + embed_dim)
 
 
 def one_hot_maps(y: torch.Tensor, n_classes: int, size: int = 28) -> torch.Tensor:
@@ -75,6 +79,11 @@ class ConcatDiscriminator(nn.Module):
         return self.net(torch.cat([x, maps], dim=1))  # (N, C + K, 28, 28)
 
 
+def projection_logits(psi: torch.Tensor, phi: torch.Tensor, V: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    """psi (N,) + <V[y], phi> with phi (N, F) features, V (K, F) class embeddings, y (N,) labels -> (N,)."""
+    return psi + (V[y] * phi).sum(dim=1)
+
+
 class ProjectionDiscriminator(nn.Module):
     """D(x, y) = psi(phi(x)) + <V_y, phi(x)> (Miyato & Koyama 2018, eq. 3); phi is the DCGAN trunk."""
 
@@ -92,7 +101,7 @@ class ProjectionDiscriminator(nn.Module):
         """x (N, C, 28, 28), y (N,) -> logits (N,)."""
         phi = self.net.features(x)  # (N, 2ndf, 7, 7)
         psi = self.net.head(phi).flatten()  # (N,): the unconditional logit
-        return psi + (self.embed(y) * phi.flatten(1)).sum(dim=1)  # + <V_y, phi(x)>
+        return projection_logits(psi, phi.flatten(1), self.embed.weight, y)  # + <V_y, phi(x)>
 
 
 class ACDiscriminator(nn.Module):

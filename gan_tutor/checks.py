@@ -14,6 +14,7 @@ Notebook 01 (GAN maths): :func:`check_optimal_discriminator`, :func:`check_js_di
 Notebook 02 (vanilla GAN training step): :func:`check_d_step`, :func:`check_g_step`,
 :func:`check_d_loss_smoothed`.
 Notebook 03 (DCGAN): :func:`check_transposed_conv_size`, :func:`check_ema_update`, :func:`check_slerp`.
+Notebook 04 (conditional GAN): :func:`check_one_hot_maps`, :func:`check_projection_logits`, :func:`check_acgan_d_loss`.
 
 Logit conventions as in ``gan_tutor.gan_math``: :math:`D(x) = \sigma(a)`, so
 :math:`-\log D = \mathrm{softplus}(-a)` and :math:`-\log(1 - D) = \mathrm{softplus}(a)`.
@@ -39,6 +40,9 @@ __all__ = [
     "check_transposed_conv_size",
     "check_ema_update",
     "check_slerp",
+    "check_one_hot_maps",
+    "check_projection_logits",
+    "check_acgan_d_loss",
 ]
 
 
@@ -745,3 +749,110 @@ def check_slerp(fn: Callable) -> None:
     if not same(par, [2.0, 0.0, 0.0]):
         raise CheckFailed(f"{name}: for parallel vectors the result should be the straight line, (1 - t) z0 + t z1")
     print(f"✓ {name}: orthogonal, unequal-norm and parallel vectors, batched rows, endpoints")
+
+
+# ----------------------------------------------------------------------------------------------------
+# Notebook 04: label maps for D, the projection discriminator's logit, AC-GAN's discriminator loss
+# ----------------------------------------------------------------------------------------------------
+
+
+def check_one_hot_maps(fn: Callable) -> None:
+    """Check ``fn(y, n_classes, size)``: (N,) labels -> (N, K, size, size), channel y all ones, the rest zeros."""
+    name = "one_hot_maps"
+    y = torch.tensor([2, 0, 3])
+    got = fn(y, 4, 5)
+    if not isinstance(got, torch.Tensor):
+        raise CheckFailed(f"{name}: return a tensor, got {type(got).__name__}")
+    if tuple(got.shape) == (3, 5, 5, 4):
+        raise CheckFailed(f"{name}: channels last (N, size, size, K); D's convolutions want channels first (N, K, size, size): "
+                          "index the one-hot vector as [:, :, None, None] and expand")
+    if tuple(got.shape) != (3, 4, 5, 5):
+        raise CheckFailed(f"{name}: expected shape (3, 4, 5, 5) for 3 labels, 4 classes, size 5; got {tuple(got.shape)}")
+    if not got.is_floating_point():
+        raise CheckFailed(f"{name}: the maps are concatenated with float images; return floats (.float()), got {got.dtype}")
+    got = got.double()
+    expected = torch.zeros(3, 4, 5, 5, dtype=torch.float64)
+    for i, k in enumerate(y.tolist()):
+        expected[i, k] = 1.0
+    if torch.equal(got, expected):
+        print(f"✓ {name}: channel y is all ones, the other K - 1 channels zero, shape (N, K, size, size)")
+        return
+    if torch.equal(got[:, :, 0, 0], got[0:1, :, 0, 0].expand(3, -1)):
+        raise CheckFailed(f"{name}: every image got the same maps: the label is ignored (use each sample's own y)")
+    shifted = torch.zeros_like(expected)
+    for i, k in enumerate(y.tolist()):
+        shifted[i, (k + 1) % 4] = 1.0
+    if torch.equal(got, shifted) or torch.equal(got, torch.roll(expected, -1, dims=1)):
+        raise CheckFailed(f"{name}: off by one: class k must light channel k (labels start at 0)")
+    if torch.equal(got, 1 - expected):
+        raise CheckFailed(f"{name}: inverted: channel y should be ones and the others zeros")
+    raise CheckFailed(f"{name}: for labels {y.tolist()} with 4 classes, image i should have channel y[i] all ones and the rest zeros")
+
+
+def check_projection_logits(fn: Callable) -> None:
+    """Check ``fn(psi, phi, V, y)``: psi (N,) + <V[y], phi> (N,), the projection discriminator's logit."""
+    name = "projection_logits"
+    psi = [0.5, -1.0, 2.0]
+    phi = [[1.0, 2.0], [0.0, -1.0], [3.0, 1.0]]
+    V = [[1.0, 0.0], [0.0, 1.0], [2.0, -1.0]]
+    y = [2, 0, 1]
+    got = fn(_tensor(psi), _tensor(phi), _tensor(V), torch.tensor(y))
+    if not isinstance(got, torch.Tensor):
+        raise CheckFailed(f"{name}: return a tensor of one logit per image, got {type(got).__name__}")
+    inner = [sum(V[k][j] * phi[i][j] for j in range(2)) for i, k in enumerate(y)]
+    expected = [p + q for p, q in zip(psi, inner)]
+    if tuple(got.shape) == (3, 3):
+        raise CheckFailed(f"{name}: got a (N, K) matrix, the logits for every class; pick each image's own class: V[y] (N, F), "
+                          "then sum (V[y] * phi) over the features")
+    if got.numel() == 1:
+        raise CheckFailed(f"{name}: got one number: sum over the feature dimension (dim=1) only, not over the batch")
+    if tuple(got.shape) != (3,):
+        raise CheckFailed(f"{name}: expected shape (N,) = (3,), got {tuple(got.shape)}")
+    g = got.double().tolist()
+    if all(_close(a, b) for a, b in zip(g, expected)):
+        print(f"✓ {name}: psi(phi(x)) + <V_y, phi(x)>, one logit per image")
+        return
+    for cand, mistake in [
+        (inner, "the unconditional term psi(phi(x)) is missing: D(x, y) = psi + <V_y, phi>"),
+        (psi, "the label term <V_y, phi(x)> is missing: the logit ignores the label"),
+        ([p * q for p, q in zip(psi, inner)], "multiplied psi by the inner product; the two terms add"),
+        ([p + sum(V[i][j] * phi[i][j] for j in range(2)) for i, p in enumerate(psi)],
+         "used V[i] for image i (the row of the batch position), not V[y[i]] (the row of its class)"),
+    ]:
+        if all(_close(a, b) for a, b in zip(g, cand)):
+            raise CheckFailed(f"{name}: {mistake} (expected {expected}, got {g})")
+    raise CheckFailed(f"{name}: expected {expected}, got {g}")
+
+
+def _log_softmax(row: Sequence[float]) -> list[float]:
+    m = max(row)
+    lse = m + math.log(sum(math.exp(a - m) for a in row))
+    return [a - lse for a in row]
+
+
+def check_acgan_d_loss(fn: Callable) -> None:
+    """Check ``fn(real_logits, fake_logits, real_class_logits, fake_class_logits, y_real, y_fake)`` (AC-GAN's L_D)."""
+    name = "acgan_d_loss"
+    r, f = [1.5, -0.5], [-2.0, 0.3]
+    rc, fc = [[2.0, 0.0, -1.0], [0.1, 0.2, 0.3]], [[0.0, 1.0, 0.0], [-1.0, 0.5, 2.0]]
+    yr, yf = [0, 2], [1, 0]
+    adv = _mean([_softplus(-a) for a in r]) + _mean([_softplus(a) for a in f])
+    ce_r = _mean([-_log_softmax(row)[k] for row, k in zip(rc, yr)])
+    ce_f = _mean([-_log_softmax(row)[k] for row, k in zip(fc, yf)])
+    got = _scalar(fn(_tensor(r), _tensor(f), _tensor(rc), _tensor(fc), torch.tensor(yr), torch.tensor(yf)), name)
+
+    def ce_of_probs(rows, ys):  # cross_entropy applied to softmax outputs: a softmax taken twice
+        probs = [[math.exp(v) for v in _log_softmax(row)] for row in rows]
+        return _mean([-_log_softmax(p)[k] for p, k in zip(probs, ys)])
+
+    _diagnose(name, got, adv + ce_r + ce_f, [
+        (adv + ce_r, "the class loss on the fakes is missing: AC-GAN's D also classifies G's images as the class they were made for"),
+        (adv + ce_f, "the class loss on the real images is missing"),
+        (ce_r + ce_f, "the real/fake (adversarial) loss is missing"),
+        (adv, "the auxiliary class loss is missing: add cross-entropy of the class logits on real and fake images"),
+        (adv + ce_of_probs(rc, yr) + ce_of_probs(fc, yf), "softmax taken twice: F.cross_entropy wants raw class logits"),
+        (adv + _mean([-_log_softmax(row)[k] for row, k in zip(rc, yf)]) + _mean([-_log_softmax(row)[k] for row, k in zip(fc, yr)]),
+         "swapped the labels: y_real goes with the real images' class logits, y_fake with the fakes'"),
+        (adv - ce_r - ce_f, "sign error: D minimises the cross-entropy (it maximises log-likelihood)"),
+    ])
+    print(f"✓ {name}: logistic real/fake loss + cross-entropy of the class on real and on fake images")

@@ -78,14 +78,16 @@ def init_weights(module: nn.Module) -> None:
 class Generator(nn.Module):
     """G: z (N, z_dim) -> x (N, channels, 28, 28) in [-1, 1]."""
 
-    def __init__(self, z_dim: int = 64, ngf: int = 32, channels: int = 1):
+    def __init__(self, z_dim: int = 64, ngf: int = 32, channels: int = 1, batch_norm: bool = True):
         super().__init__()
-        self.z_dim, self.ngf = z_dim, ngf
+        self.z_dim, self.ngf, self.batch_norm = z_dim, ngf, batch_norm
+        norm = nn.BatchNorm2d if batch_norm else (lambda c: nn.Identity())
+        # a bias before batch norm is redundant (BN subtracts the mean and adds its own shift)
         self.net = nn.Sequential(
             # (N, z_dim, 1, 1) -> (N, 4ngf, 7, 7)
-            nn.ConvTranspose2d(z_dim, 4 * ngf, 7, 1, 0, bias=False), nn.BatchNorm2d(4 * ngf), nn.ReLU(True),
+            nn.ConvTranspose2d(z_dim, 4 * ngf, 7, 1, 0, bias=not batch_norm), norm(4 * ngf), nn.ReLU(True),
             # -> (N, 2ngf, 14, 14)
-            nn.ConvTranspose2d(4 * ngf, 2 * ngf, 4, 2, 1, bias=False), nn.BatchNorm2d(2 * ngf), nn.ReLU(True),
+            nn.ConvTranspose2d(4 * ngf, 2 * ngf, 4, 2, 1, bias=not batch_norm), norm(2 * ngf), nn.ReLU(True),
             # -> (N, channels, 28, 28); no batch norm on the output layer (guideline 2)
             nn.ConvTranspose2d(2 * ngf, channels, 4, 2, 1), nn.Tanh(),
         )
@@ -96,7 +98,7 @@ class Generator(nn.Module):
         return self.net(z[:, :, None, None])
 
     def extra_repr(self) -> str:
-        return f"z_dim={self.z_dim}, ngf={self.ngf}"
+        return f"z_dim={self.z_dim}, ngf={self.ngf}" + ("" if self.batch_norm else ", batch_norm=False")
 
 
 class Discriminator(nn.Module):
@@ -106,16 +108,17 @@ class Discriminator(nn.Module):
     separate so that the conditional discriminators of notebook 04 can reuse the trunk.
     """
 
-    def __init__(self, ndf: int = 32, channels: int = 1, spectral_norm: bool = False):
+    def __init__(self, ndf: int = 32, channels: int = 1, spectral_norm: bool = False, batch_norm: bool = True):
         super().__init__()
         self.ndf, self.spectral_norm = ndf, spectral_norm
+        self.batch_norm = batch_norm and not spectral_norm
         sn = nn.utils.parametrizations.spectral_norm if spectral_norm else (lambda m: m)
-        norm = (lambda c: nn.Identity()) if spectral_norm else nn.BatchNorm2d
+        norm = nn.BatchNorm2d if self.batch_norm else (lambda c: nn.Identity())
         self.features = nn.Sequential(
             # (N, C, 28, 28) -> (N, ndf, 14, 14); no batch norm on the input layer (guideline 2)
             sn(nn.Conv2d(channels, ndf, 4, 2, 1)), nn.LeakyReLU(0.2, True),
             # -> (N, 2ndf, 7, 7)
-            sn(nn.Conv2d(ndf, 2 * ndf, 4, 2, 1, bias=spectral_norm)), norm(2 * ndf), nn.LeakyReLU(0.2, True),
+            sn(nn.Conv2d(ndf, 2 * ndf, 4, 2, 1, bias=not self.batch_norm)), norm(2 * ndf), nn.LeakyReLU(0.2, True),
         )
         # (N, 2ndf, 7, 7) -> (N, 1, 1, 1): one logit
         self.head = sn(nn.Conv2d(2 * ndf, 1, 7, 1, 0))
@@ -126,7 +129,7 @@ class Discriminator(nn.Module):
         return self.head(self.features(x)).flatten()
 
     def extra_repr(self) -> str:
-        return f"ndf={self.ndf}, spectral_norm={self.spectral_norm}"
+        return f"ndf={self.ndf}, spectral_norm={self.spectral_norm}" + ("" if self.batch_norm or self.spectral_norm else ", batch_norm=False")
 
 
 @dataclass
@@ -136,8 +139,11 @@ class DCGANConfig(RunConfig):
     z_dim: int = 64
     ngf: int = 32
     ndf: int = 32
-    spectral_norm: bool = False
-    loss: str = "logistic"
+    spectral_norm: bool = False  # True: spectral norm instead of batch norm in D (Miyato et al. 2018)
+    batch_norm: bool = True  # False: no batch norm anywhere (the failure gallery of notebook 03)
+    loss: str = "logistic"  # or "hinge"
+    saturating: bool = False  # the minimax generator loss log(1 - D(G(z))) (the failure gallery)
+    augment: str = ""  # DiffAugment policy, e.g. "translation,cutout" (gan_tutor.augment)
     lr_g: float = 2e-4
     lr_d: float = 2e-4
     betas: tuple[float, float] = (0.5, 0.999)  # Radford et al. 2015: beta1 0.9 oscillated
@@ -149,6 +155,10 @@ class DCGANConfig(RunConfig):
     image_shape: tuple[int, ...] = (1, 28, 28)
     snapshot_every: int = 250
 
+
+# The plain 2015 recipe: the baseline every addition is measured against (notebook 03, scripts/dcgan_study.py).
+RECIPE_2015 = dict(ndf=32, spectral_norm=False, batch_norm=True, loss="logistic", saturating=False, augment="",
+                   ema_decay=None, lr_g=2e-4, lr_d=2e-4, betas=(0.5, 0.999), batch_size=64)
 
 # Tier presets. The cpu preset is the plain 2015 recipe until notebook 03 measures its improvements.
 TIERS: dict[str, DCGANConfig] = {
@@ -169,4 +179,5 @@ def build(cfg: DCGANConfig) -> tuple[Generator, Discriminator]:
     c, h, w = cfg.image_shape
     if (h, w) != (28, 28):
         raise ValueError(f"this DCGAN draws 28x28 images; the data are {h}x{w}: use a 28x28 dataset (mnist-5k, mnist, fashion-mnist).")
-    return Generator(cfg.z_dim, cfg.ngf, c), Discriminator(cfg.ndf, c, cfg.spectral_norm)
+    return (Generator(cfg.z_dim, cfg.ngf, c, cfg.batch_norm),
+            Discriminator(cfg.ndf, c, cfg.spectral_norm, cfg.batch_norm))

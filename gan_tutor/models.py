@@ -55,7 +55,8 @@ class ModelSpec:
     def loop(self, cfg) -> GANLoop:
         return GANLoop(z_dim=cfg.z_dim, batch_size=cfg.batch_size, seed=cfg.seed, real_label=cfg.real_label,
                        ema_decay=cfg.ema_decay, n_classes=getattr(cfg, "n_classes", None),
-                       loss=getattr(cfg, "loss", "logistic"), augment=getattr(cfg, "augment", ""))
+                       loss=getattr(cfg, "loss", "logistic"), augment=getattr(cfg, "augment", ""),
+                       saturating=getattr(cfg, "saturating", False))
 
     def train(self, cfg, images: torch.Tensor, labels: torch.Tensor | None = None, *, data: str, run_dir=None,
               steps: int | None = None, seconds: float | None = None, device="auto", **fit_kwargs) -> TrainState:

@@ -14,6 +14,8 @@ of $D(x)$ and $D(G(z))$ draws a dashed line at 0.5.
 
 :class:`LivePlot` is the training loop's hook that redraws curves and the latest samples in place
 while a notebook trains (notebooks 02 onwards); outside a Jupyter kernel it does nothing.
+:func:`explorer` puts sliders on a drawing function in JupyterLab or Colab and falls back to one static
+figure when the notebook runs headless (CI, ``make run``, papermill), so every output is reproducible.
 
 matplotlib is imported inside the functions so that ``import gan_tutor.viz`` stays light.
 """
@@ -21,14 +23,16 @@ matplotlib is imported inside the functions so that ``import gan_tutor.viz`` sta
 from __future__ import annotations
 
 import math
+import os
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
 
 __all__ = [
     "LivePlot",
+    "explorer",
     "image_grid",
     "plot_history",
     "plot_samples_2d",
@@ -378,3 +382,47 @@ class LivePlot:
         """Stop updating the current output; a later draw starts a new one."""
         self._handle = None
         self._last_step = None
+
+
+def _headless() -> bool:
+    """True when no person is looking: outside a kernel, or when GAN_TUTOR_HEADLESS=1 (set by make run and CI)."""
+    return os.environ.get("GAN_TUTOR_HEADLESS") == "1" or not _in_kernel()
+
+
+def explorer(render: Callable[..., Any], **controls: Sequence) -> str:
+    """Interactive ``render(**values)`` with one widget per control; a static figure when headless.
+
+    Each control is a sequence of the values it may take (``digit=range(10)``, ``t=[0, 0.25, 0.5]``).
+    In a live notebook with ipywidgets, each becomes a slider (toggle buttons for up to 10 values)
+    and ``render`` redraws on every change. Headless, or without ipywidgets, ``render`` is called
+    once with each control's first value and its figure is shown as is. Returns ``"widgets"`` or
+    ``"static"``, saying which happened.
+    """
+    for name, values in controls.items():
+        if isinstance(values, (str, bytes)) or not isinstance(values, Sequence) or len(values) == 0:
+            raise ValueError(f"control {name!r} must be a non-empty sequence of values (e.g. range(10)), got {values!r}")
+    first = {name: values[0] for name, values in controls.items()}
+    try:
+        if _headless():
+            raise ImportError
+        import ipywidgets
+    except ImportError:
+        fig = render(**first)
+        if fig is not None and _in_kernel():
+            from IPython.display import display
+
+            display(fig)
+        if fig is not None:
+            import matplotlib.pyplot as plt
+
+            plt.close(fig)
+        return "static"
+
+    def widget(name: str, values: Sequence):
+        options = list(values)
+        if len(options) <= 10:
+            return ipywidgets.ToggleButtons(options=options, value=options[0], description=name)
+        return ipywidgets.SelectionSlider(options=options, value=options[0], description=name, continuous_update=False)
+
+    ipywidgets.interact(render, **{name: widget(name, values) for name, values in controls.items()})
+    return "widgets"

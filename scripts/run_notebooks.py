@@ -24,9 +24,12 @@ def main(argv: list[str] | None = None) -> int:
                    help="keep this tier's run folders and resume them (default: start afresh, so results reproduce)")
     args = p.parse_args(argv)
 
+    import os
     import shutil
 
     import papermill as pm
+
+    os.environ["GAN_TUTOR_HEADLESS"] = "1"  # explorers draw one static figure (gan_tutor.viz.explorer)
 
     out_dir = ROOT / "build" / args.tier
     runs = out_dir / "runs"

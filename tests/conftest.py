@@ -59,6 +59,7 @@ def _offline():
     mp.setattr(socket.socket, "connect_ex", _guarded_connect_ex)
     mp.setattr(socket, "getaddrinfo", _guarded_getaddrinfo)
     mp.setenv("TQDM_DISABLE", "1")
+    mp.setenv("GAN_TUTOR_HEADLESS", "1")  # notebooks draw static figures instead of widgets
     yield
     mp.undo()
 

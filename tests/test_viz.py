@@ -280,3 +280,33 @@ def test_liveplot_figure_shows_2d_points_as_a_scatter():
     offsets = scatter.collections[0].get_offsets()
     assert np.allclose(np.asarray(offsets), points)
     plt.close(fig)
+
+
+def test_explorer_is_one_static_figure_when_headless(monkeypatch):
+    import matplotlib.pyplot as plt
+
+    monkeypatch.setenv("GAN_TUTOR_HEADLESS", "1")
+    calls = []
+
+    def render(digit, seed):
+        calls.append((digit, seed))
+        return plt.figure()
+
+    assert viz.explorer(render, digit=range(10), seed=[3, 4]) == "static"
+    assert calls == [(0, 3)]  # once, with every control's first value
+    with pytest.raises(ValueError, match="non-empty sequence"):
+        viz.explorer(render, digit=5)
+
+
+def test_explorer_makes_widgets_in_a_live_kernel(monkeypatch):
+    import ipywidgets
+
+    monkeypatch.delenv("GAN_TUTOR_HEADLESS", raising=False)
+    monkeypatch.setattr(viz, "_in_kernel", lambda: True)
+    seen = {}
+    monkeypatch.setattr(ipywidgets, "interact", lambda fn, **w: seen.update(fn=fn, **w))
+    render = lambda digit, t: None  # noqa: E731
+    assert viz.explorer(render, digit=range(10), t=[i / 20 for i in range(21)]) == "widgets"
+    assert seen["fn"] is render
+    assert isinstance(seen["digit"], ipywidgets.ToggleButtons) and list(seen["digit"].options) == list(range(10))
+    assert isinstance(seen["t"], ipywidgets.SelectionSlider) and seen["t"].value == 0.0

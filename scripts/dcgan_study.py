@@ -1,0 +1,105 @@
+"""Measure what each change to the 2015 DCGAN recipe buys at equal CPU time, and write the table.
+
+Every variant trains on mnist-5k for the same wall-clock budget (seed 0), one after the other (never
+two at once: on a small CPU, parallel runs slow each other down unevenly), and is judged on 2,000
+samples by the course's digit classifier (confident share at p >= 0.9, smallest and largest class
+share) and by the Fréchet distance in the classifier's features to the 1,000 held-out digits. The
+real-vs-real floor (2,000 training digits against the same held-out digits) is measured alongside.
+
+    python scripts/dcgan_study.py --seconds 150 --out benchmarks/dcgan_study.json
+    python scripts/dcgan_study.py --seconds 5 --only plain,cpu      # a quick dry run
+
+Notebook 03 reads the JSON and shows the table; the README quotes it. Figures depend on the machine:
+the JSON records it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import platform
+import sys
+import tempfile
+from pathlib import Path
+
+import torch
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from gan_tutor import classifier, data, dcgan, gan, metrics  # noqa: E402
+from gan_tutor.models import get_model  # noqa: E402
+
+
+def variants() -> dict[str, tuple[str, str, dict]]:
+    """name -> (model, what changes, config overrides on top of the plain 2015 recipe)."""
+    plain = {**dcgan.RECIPE_2015, "ngf": 32}
+    cpu = dcgan.TIERS["cpu"]
+    return {
+        "plain": ("dcgan", "the 2015 recipe (batch-norm D, logistic loss)", plain),
+        "ema": ("dcgan", "+ generator EMA (decay 0.999)", {**plain, "ema_decay": 0.999}),
+        "diffaugment": ("dcgan", "+ EMA + DiffAugment (translation, cutout)", {**plain, "ema_decay": 0.999, "augment": "translation,cutout"}),
+        "sn_hinge": ("dcgan", "+ EMA + spectral-norm D (ndf 64), hinge loss", {**plain, "ema_decay": 0.999, "spectral_norm": True, "ndf": 64, "loss": "hinge"}),
+        "ttur": ("dcgan", "+ EMA + TTUR (lr_D 4e-4, lr_G 1e-4)", {**plain, "ema_decay": 0.999, "lr_d": 4e-4, "lr_g": 1e-4}),
+        "cpu": ("dcgan", "the course's cpu-tier recipe", {k: getattr(cpu, k) for k in plain}),
+        "mlp_gan": ("gan", "notebook 02's MLP GAN (cpu tier) at equal time", {}),
+    }
+
+
+def judge(G, spec, cfg, clf, held_feats) -> dict:
+    x = spec.sample(G, cfg, 2000, seed=1)["images"]
+    v = classifier.judge_digits(x, clf)
+    with torch.no_grad():
+        fd = metrics.frechet_distance(clf.features(x), held_feats)
+    return {"confident": v.confident_share, "min_class": min(v.class_shares), "max_class": max(v.class_shares), "frechet": fd}
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--seconds", type=float, default=150.0, help="training budget per variant")
+    p.add_argument("--only", default="", help="comma-separated variant names (default: all)")
+    p.add_argument("--out", default=str(ROOT / "benchmarks" / "dcgan_study.json"))
+    args = p.parse_args(argv)
+
+    table = variants()
+    names = [n.strip() for n in args.only.split(",") if n.strip()] or list(table)
+    unknown = [n for n in names if n not in table]
+    if unknown:
+        raise SystemExit(f"unknown variant {unknown[0]!r}: choose from {', '.join(table)}")
+    train_set, held = data.load_dataset("mnist-5k", "train"), data.load_dataset("mnist-5k", "test")
+    clf = classifier.load_digit_classifier()
+    with torch.no_grad():
+        held_feats = clf.features(held.images)
+        floor = {"confident": classifier.judge_digits(held.images, clf).confident_share,
+                 "frechet": metrics.frechet_distance(clf.features(train_set.images[:2000]), held_feats)}
+    rows = []
+    for name in names:
+        model, what, overrides = table[name]
+        spec = get_model(model)
+        module = dcgan if model == "dcgan" else gan
+        cfg = module.tier_config("cpu", **overrides)
+        with tempfile.TemporaryDirectory() as run:
+            state = spec.train(cfg, train_set.images, data="mnist-5k", run_dir=run, seconds=args.seconds, device="cpu", progress=False)
+            G, _ = spec.load_generator(run)
+        row = {"name": name, "what": what, "steps": state.step, "seconds": round(state.seconds, 1), **judge(G, spec, cfg, clf, held_feats)}
+        rows.append(row)
+        print(f"{name:12} {row['steps']:6d} steps  confident {100 * row['confident']:5.1f}%  classes "
+              f"{100 * row['min_class']:4.1f}-{100 * row['max_class']:4.1f}%  FD {row['frechet']:7.2f}   {what}", flush=True)
+    result = {
+        "date": datetime.date.today().isoformat(),
+        "machine": f"{platform.processor() or platform.machine()}, {torch.get_num_threads()} threads",
+        "torch": torch.__version__,
+        "seconds_per_variant": args.seconds,
+        "samples": 2000,
+        "floor": floor,
+        "rows": rows,
+    }
+    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+    Path(args.out).write_text(json.dumps(result, indent=1) + "\n")
+    print(f"real held-out digits: confident {100 * floor['confident']:.1f}%; real-vs-real FD {floor['frechet']:.2f}; wrote {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
