@@ -50,6 +50,18 @@ class Generator(nn.Module):
         self.z_dim, self.n_classes = z_dim, n_classes
         self.embed = nn.Embedding(n_classes, embed_dim)  # e(y); N(0, 1) init, the scale of z
         self.body = dcgan.Generator(z_dim + embed_dim, ngf, channels)
+        # p(y): the label frequencies of the training data, saved with the weights; unconditional sampling
+        # from a self-conditioned model draws y from it (sample_labels)
+        self.register_buffer("prior", torch.full((n_classes,), 1.0 / n_classes))
+
+    @torch.no_grad()
+    def set_prior(self, y: torch.Tensor) -> None:
+        """p(y) <- the frequencies of the training labels y (N,)."""
+        self.prior.copy_(torch.bincount(y.cpu(), minlength=self.n_classes).float() / len(y))
+
+    def sample_labels(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
+        """n labels drawn from p(y): (n,) int64 on the prior's device."""
+        return torch.multinomial(self.prior, n, replacement=True, generator=generator)
 
     def forward(self, z: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         """z (N, z_dim), y (N,) -> (N, channels, 28, 28)."""
@@ -120,6 +132,27 @@ class ACDiscriminator(nn.Module):
 def acgan_class_loss(class_logits: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
     """AC-GAN's auxiliary loss: mean cross-entropy -log p_D(y | x) (Odena et al. 2017, eq. 3, L_C)."""
     return F.cross_entropy(class_logits, y)
+
+
+def cluster_labels(images: torch.Tensor, k: int, seed: int = 0, n_components: int = 50) -> torch.Tensor:
+    """k-means cluster of each image (N, C, H, W) -> (N,) int64 in [0, k): labels found without labels.
+
+    Self-conditioning (Liu et al. 2020, "Diverse Image Generation via Self-Conditioned GANs", CVPR,
+    arXiv:2006.10728) trains a conditional GAN on cluster ids instead of class labels, and samples by
+    drawing a cluster from its frequency: still an unconditional model of p(x) = sum_c p(c) p(x | c),
+    but each cluster holds fewer modes for G to separate. The paper clusters D's features during
+    training; here the clusters are fixed once, by k-means on the first ``n_components`` principal
+    components of the pixels (deterministic for a given ``seed``).
+    """
+    from sklearn.cluster import KMeans
+    from sklearn.decomposition import PCA
+
+    if not 2 <= k <= len(images):
+        raise ValueError(f"k must be between 2 and the number of images ({len(images)}), got {k}.")
+    x = images.flatten(1).double().cpu().numpy()  # (N, C*H*W)
+    x = PCA(min(n_components, *x.shape), random_state=seed).fit_transform(x)  # (N, n_components)
+    ids = KMeans(k, n_init=4, random_state=seed).fit_predict(x)
+    return torch.from_numpy(ids).long()
 
 
 DISCRIMINATORS = {"concat": ConcatDiscriminator, "projection": ProjectionDiscriminator}

@@ -144,6 +144,8 @@ class DCGANConfig(RunConfig):
     loss: str = "logistic"  # or "hinge"
     saturating: bool = False  # the minimax generator loss log(1 - D(G(z))) (the failure gallery)
     augment: str = ""  # DiffAugment policy, e.g. "translation,cutout" (gan_tutor.augment)
+    clusters: int = 0  # > 0: self-conditioning on this many k-means clusters (cgan.cluster_labels); 0: off
+    embed_dim: int = 16  # cluster embedding appended to z when clusters > 0
     lr_g: float = 2e-4
     lr_d: float = 2e-4
     betas: tuple[float, float] = (0.5, 0.999)  # Radford et al. 2015: beta1 0.9 oscillated
@@ -157,7 +159,7 @@ class DCGANConfig(RunConfig):
 
 
 # The plain 2015 recipe: the baseline every addition is measured against (notebook 03, scripts/dcgan_study.py).
-RECIPE_2015 = dict(ndf=32, spectral_norm=False, batch_norm=True, loss="logistic", saturating=False, augment="",
+RECIPE_2015 = dict(ndf=32, spectral_norm=False, batch_norm=True, loss="logistic", saturating=False, augment="", clusters=0,
                    ema_decay=None, lr_g=2e-4, lr_d=2e-4, betas=(0.5, 0.999), batch_size=64)
 
 # Tier presets. The cpu preset is the plain 2015 recipe until notebook 03 measures its improvements.
@@ -174,10 +176,28 @@ def tier_config(tier: str, **overrides) -> DCGANConfig:
     return pick_tier(TIERS, tier, **overrides)
 
 
-def build(cfg: DCGANConfig) -> tuple[Generator, Discriminator]:
-    """G and D for ``cfg`` (28x28 images with ``cfg.image_shape[0]`` channels)."""
+def build(cfg: DCGANConfig) -> tuple[nn.Module, nn.Module]:
+    """G and D for ``cfg`` (28x28 images with ``cfg.image_shape[0]`` channels).
+
+    With ``cfg.clusters`` > 0 they are notebook 04's G(z, c) and projection D(x, c) over cluster ids.
+    """
     c, h, w = cfg.image_shape
     if (h, w) != (28, 28):
         raise ValueError(f"this DCGAN draws 28x28 images; the data are {h}x{w}: use a 28x28 dataset (mnist-5k, mnist, fashion-mnist).")
+    if cfg.clusters:
+        from gan_tutor import cgan  # cgan builds on this module; imported here to avoid a cycle
+
+        return (cgan.Generator(cfg.z_dim, cfg.clusters, cfg.embed_dim, cfg.ngf, c),
+                cgan.ProjectionDiscriminator(cfg.clusters, cfg.ndf, c, cfg.spectral_norm))
     return (Generator(cfg.z_dim, cfg.ngf, c, cfg.batch_norm),
             Discriminator(cfg.ndf, c, cfg.spectral_norm, cfg.batch_norm))
+
+
+def training_labels(cfg: DCGANConfig, images: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor | None:
+    """What the loop conditions on: k-means cluster ids of ``images`` (N, C, 28, 28) when
+    ``cfg.clusters`` > 0 (the dataset's own labels are never used), else nothing."""
+    if not cfg.clusters:
+        return None
+    from gan_tutor import cgan
+
+    return cgan.cluster_labels(images, cfg.clusters, cfg.seed)

@@ -53,8 +53,9 @@ class ModelSpec:
         return cls(**values)
 
     def loop(self, cfg) -> GANLoop:
+        n_classes = getattr(cfg, "n_classes", None) or getattr(cfg, "clusters", 0) or None  # labels or cluster ids
         return GANLoop(z_dim=cfg.z_dim, batch_size=cfg.batch_size, seed=cfg.seed, real_label=cfg.real_label,
-                       ema_decay=cfg.ema_decay, n_classes=getattr(cfg, "n_classes", None),
+                       ema_decay=cfg.ema_decay, n_classes=n_classes,
                        loss=getattr(cfg, "loss", "logistic"), augment=getattr(cfg, "augment", ""),
                        saturating=getattr(cfg, "saturating", False))
 
@@ -65,8 +66,12 @@ class ModelSpec:
         The dataset's name is part of the run's identity: a run folder never resumes on other data.
         """
         validate_images(images, cfg.image_shape, (0.0, 1.0), "training images")
+        if hasattr(self.module, "training_labels"):  # e.g. cluster ids for a self-conditioned DCGAN
+            labels = self.module.training_labels(cfg, images, labels)
         seed_everything(cfg.seed)  # initial weights depend on the seed alone, not on what ran before
         G, D = self.module.build(cfg)
+        if labels is not None and hasattr(G, "set_prior"):
+            G.set_prior(labels)
         return fit_gan(G, D, images * 2 - 1, self.loop(cfg), lr_g=cfg.lr_g, lr_d=cfg.lr_d, betas=cfg.betas,
                        labels=labels, model=self.name, config={**cfg.identity(), "data": data}, device=device, run_dir=run_dir,
                        steps=steps if steps is not None or seconds is not None else cfg.steps, seconds=seconds,
@@ -98,7 +103,9 @@ class ModelSpec:
         g = torch.Generator(device=device).manual_seed(seed)
         z = torch.randn(n, cfg.z_dim, generator=g, device=device)
         y = None
-        if n_classes:
+        if getattr(cfg, "clusters", 0):  # self-conditioned: clusters drawn from their training frequencies
+            y = G.sample_labels(n, g)
+        elif n_classes:
             if label is None:
                 y = torch.arange(n) % n_classes
             elif isinstance(label, int) and not isinstance(label, bool):
@@ -109,7 +116,7 @@ class ModelSpec:
             y = y.to(device, torch.int64)
         parts = [snapshot(G, z[i:i + batch_size], None if y is None else y[i:i + batch_size]) for i in range(0, n, batch_size)]
         out = {"images": torch.cat(parts).float()}
-        if y is not None:
+        if n_classes:
             out["labels"] = y.cpu()
         return out
 

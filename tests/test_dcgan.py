@@ -112,3 +112,52 @@ def test_resize_conv_doubles_the_side_without_a_checkerboard():
         out = layer(torch.ones(1, 1, 7, 7))[0, 0]
     assert out.shape == (14, 14)
     assert out[1:-1, 1:-1].unique().tolist() == [9.0]  # every interior pixel sees all nine taps equally
+
+
+def test_without_batch_norm_the_convolutions_keep_their_bias():
+    G = dcgan.Generator(z_dim=8, ngf=4, batch_norm=False)
+    D = dcgan.Discriminator(ndf=4, batch_norm=False)
+    for net in (G, D):
+        assert not any(isinstance(m, nn.BatchNorm2d) for m in net.modules())
+        assert all(m.bias is not None for m in net.modules() if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d)))
+    assert all(m.bias is None for m in dcgan.Generator(8, 4).modules() if isinstance(m, nn.ConvTranspose2d) and m.out_channels > 1)
+    assert "batch_norm=False" in repr(G) and "batch_norm=False" in repr(D)
+
+
+def test_config_options_reach_the_loop():
+    from gan_tutor.models import get_model
+
+    spec = get_model("dcgan")
+    loop = spec.loop(dcgan.tier_config("smoke", saturating=True, augment="translation", loss="hinge"))
+    assert (loop.saturating, loop.augment, loop.loss) == (True, "translation", "hinge")
+    plain = dcgan.tier_config("cpu", **dcgan.RECIPE_2015)
+    assert (plain.ndf, plain.ema_decay, plain.loss, plain.spectral_norm, plain.lr_d, plain.betas) == (32, None, "logistic", False, 2e-4, (0.5, 0.999))
+
+
+def test_self_conditioned_dcgan_trains_on_clusters_and_samples_from_their_frequencies(tmp_path):
+    from gan_tutor import cgan
+    from gan_tutor.data import load_dataset
+    from gan_tutor.models import get_model
+
+    real = load_dataset("mnist-5k", "train")
+    ids = cgan.cluster_labels(real.images[:600], 5, seed=0)
+    assert ids.shape == (600,) and set(ids.tolist()) == set(range(5))
+    assert torch.equal(ids, cgan.cluster_labels(real.images[:600], 5, seed=0))  # deterministic for a seed
+    # clusters found without labels still gather digits: far purer than chance (a 10-way split gives ~0.1-0.2)
+    purity = sum(torch.bincount(real.labels[:600][ids == j], minlength=10).max().item() for j in range(5)) / 600
+    assert purity > 0.35
+
+    spec = get_model("dcgan")
+    cfg = dcgan.tier_config("smoke", clusters=4)
+    state = spec.train(cfg, real.images[:300], data="mnist-5k", run_dir=tmp_path / "run", steps=2, progress=False)
+    G = state.modules["G"]
+    expected = torch.bincount(cgan.cluster_labels(real.images[:300], 4, seed=cfg.seed), minlength=4).float() / 300
+    assert torch.allclose(G.prior, expected)  # p(c) = the clusters' frequencies, saved with the weights
+    G2, cfg2 = spec.load_generator(tmp_path / "run")
+    assert torch.allclose(G2.prior, expected)
+    out = spec.sample(G2, cfg2, 8, seed=0)
+    assert set(out) == {"images"} and out["images"].shape == (8, 1, 28, 28)  # cluster ids are not digit labels
+    with pytest.raises(ValueError, match="unconditional"):
+        spec.sample(G2, cfg2, 2, label=3)
+    with pytest.raises(ValueError, match="k must be between 2"):
+        cgan.cluster_labels(real.images[:10], 1)
