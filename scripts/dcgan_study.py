@@ -42,7 +42,7 @@ def variants() -> dict[str, tuple[str, str, dict]]:
         "diffaugment": ("dcgan", "+ EMA + DiffAugment (translation, cutout)", {**plain, "ema_decay": 0.999, "augment": "translation,cutout"}),
         "sn_hinge": ("dcgan", "+ EMA + spectral-norm D (ndf 64), hinge loss", {**plain, "ema_decay": 0.999, "spectral_norm": True, "ndf": 64, "loss": "hinge"}),
         "ttur": ("dcgan", "+ EMA + TTUR (lr_D 4e-4, lr_G 1e-4)", {**plain, "ema_decay": 0.999, "lr_d": 4e-4, "lr_g": 1e-4}),
-        "cpu": ("dcgan", "the course's cpu-tier recipe", {k: getattr(cpu, k) for k in plain}),
+        "cpu": ("dcgan", f"+ EMA + self-conditioning on {cpu.clusters} k-means clusters: the cpu tier", {k: getattr(cpu, k) for k in plain}),
         "mlp_gan": ("gan", "notebook 02's MLP GAN (cpu tier) at equal time", {}),
     }
 
