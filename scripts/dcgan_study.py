@@ -47,6 +47,17 @@ def variants() -> dict[str, tuple[str, str, dict]]:
     }
 
 
+def cpu_name() -> str:
+    """The processor's model name where the OS tells it (Linux), else the architecture."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
 def judge(G, spec, cfg, clf, held_feats) -> dict:
     x = spec.sample(G, cfg, 2000, seed=1)["images"]
     v = classifier.judge_digits(x, clf)
@@ -88,7 +99,7 @@ def main(argv=None) -> int:
               f"{100 * row['min_class']:4.1f}-{100 * row['max_class']:4.1f}%  FD {row['frechet']:7.2f}   {what}", flush=True)
     result = {
         "date": datetime.date.today().isoformat(),
-        "machine": f"{platform.processor() or platform.machine()}, {torch.get_num_threads()} threads",
+        "machine": f"{cpu_name()}, {torch.get_num_threads()} threads",
         "torch": torch.__version__,
         "seconds_per_variant": args.seconds,
         "samples": 2000,

@@ -161,3 +161,22 @@ def test_self_conditioned_dcgan_trains_on_clusters_and_samples_from_their_freque
         spec.sample(G2, cfg2, 2, label=3)
     with pytest.raises(ValueError, match="k must be between 2"):
         cgan.cluster_labels(real.images[:10], 1)
+
+
+def test_study_script_writes_its_table(tmp_path):
+    import json
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scripts"))
+    import dcgan_study
+
+    out = tmp_path / "study.json"
+    assert dcgan_study.main(["--seconds", "0.3", "--only", "plain,cpu", "--out", str(out)]) == 0
+    result = json.loads(out.read_text())
+    assert [r["name"] for r in result["rows"]] == ["plain", "cpu"]
+    for row in result["rows"]:
+        assert row["steps"] >= 1 and 0 <= row["min_class"] <= row["max_class"] <= 1 and row["frechet"] > 0
+    assert result["floor"]["confident"] == pytest.approx(0.966, abs=1e-9)  # the judge on real held-out digits
+    with pytest.raises(SystemExit, match="unknown variant 'wgan'"):
+        dcgan_study.main(["--only", "wgan", "--out", str(out)])
