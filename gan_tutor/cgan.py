@@ -26,8 +26,10 @@ arXiv:1610.09585: D also predicts the class, and both players minimise the cross
 
 G is notebook 03's DCGAN generator reading :math:`[z; e(y)]`; both discriminators reuse the DCGAN
 discriminator's convolutional trunk (:attr:`gan_tutor.dcgan.Discriminator.features`).
+:func:`cluster_labels` supplies labels found without labels (k-means), for the self-conditioned DCGAN
+of notebook 03.
 
-Taught in: notebook 04 (conditional GAN).
+Taught in: notebook 04 (conditional GAN); the networks and ``cluster_labels`` are used in notebook 03.
 """
 
 from __future__ import annotations

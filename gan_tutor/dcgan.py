@@ -17,11 +17,19 @@ of :math:`n` to
 so G grows 1 -> 7 (k 7, s 1, p 0) -> 14 -> 28 (k 4, s 2, p 1), and D's convolutions,
 :math:`n_{out} = \\lfloor (n + 2p - k) / s \\rfloor + 1`, shrink 28 -> 14 -> 7 -> 1.
 
-Beyond the 2015 recipe, ``Discriminator(spectral_norm=True)`` replaces batch norm in D by spectral
-normalisation (Miyato et al. 2018, arXiv:1802.05957), to be trained with the hinge loss
-(``train.GANLoop(loss="hinge")``).
+Beyond the 2015 recipe (each option measured in notebook 03 by ``scripts/dcgan_study.py``):
 
-Taught in: notebook 03 (DCGAN; issue in progress: the module and its tests come first).
+* ``Discriminator(spectral_norm=True)`` replaces batch norm in D by spectral normalisation (Miyato
+  et al. 2018, arXiv:1802.05957), to be trained with the hinge loss (``loss="hinge"``);
+* ``augment``: DiffAugment (``gan_tutor.augment``); ``ema_decay``: an average of G's weights;
+* ``clusters``: self-conditioning (Liu et al. 2020, arXiv:2006.10728): G and D are notebook 04's
+  conditional networks, trained on k-means cluster ids of the images (``cgan.cluster_labels``), and
+  sampling draws a cluster from its training frequency. The cpu tier uses it with EMA.
+
+The checkerboard of transposed convolutions whose kernel is not a multiple of their stride is
+:func:`overlap_counts`; :func:`resize_conv` is the alternative without it.
+
+Taught in: notebook 03 (DCGAN).
 """
 
 from __future__ import annotations

@@ -55,7 +55,6 @@ from gan_tutor.checkpoint import CHECKPOINT_NAME, CheckpointError, config_differ
 from gan_tutor.data import BatchIterator
 from gan_tutor.gan_math import d_hinge_loss, d_logistic_loss, g_hinge_loss, g_nonsaturating_loss, g_saturating_loss
 
-
 # --------------------------------------------------------------------------------------------------
 # Device, seeding, optimisers
 # --------------------------------------------------------------------------------------------------
