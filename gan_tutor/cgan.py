@@ -105,8 +105,7 @@ class ProjectionDiscriminator(nn.Module):
         super().__init__()
         self.n_classes = n_classes
         self.net = dcgan.Discriminator(ndf, channels, spectral_norm)  # phi = net.features, psi = net.head
-        n_features = 2 * ndf * 7 * 7
-        self.embed = nn.Embedding(n_classes, n_features)  # V: one row per class
+        self.embed = nn.Embedding(n_classes, self.net.n_features)  # V: one row per class
         nn.init.normal_(self.embed.weight, 0.0, 0.02)
         if spectral_norm:  # as the paper: the embedding is spectrally normalised too
             self.embed = nn.utils.parametrizations.spectral_norm(self.embed)
@@ -124,7 +123,7 @@ class ACDiscriminator(nn.Module):
     def __init__(self, n_classes: int = 10, ndf: int = 32, channels: int = 1, spectral_norm: bool = False):
         super().__init__()
         self.net = dcgan.Discriminator(ndf, channels, spectral_norm)
-        self.classify = nn.Linear(2 * ndf * 7 * 7, n_classes)
+        self.classify = nn.Linear(self.net.n_features, n_classes)
 
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         phi = self.net.features(x)  # (N, 2ndf, 7, 7)

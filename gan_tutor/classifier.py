@@ -196,7 +196,9 @@ class DigitJudgement:
     class_shares: 10-tuple, share of all images predicted as each digit (sums to 1);
     min_class_share: min(class_shares);
     predicted: (N,) int64 argmax classes; max_prob: (N,) float32 largest probabilities;
-    label_accuracy: share predicted == the requested label, or None without labels.
+    label_accuracy: share predicted == the requested label, or None without labels;
+    confident_by_label: 10-tuple, for each requested label k the confident share among the images
+    generated for k (NaN for a label never requested), or None without labels.
     """
 
     n: int
@@ -207,6 +209,7 @@ class DigitJudgement:
     predicted: torch.Tensor
     max_prob: torch.Tensor
     label_accuracy: float | None = None
+    confident_by_label: tuple[float, ...] | None = None
 
     def summary(self) -> str:
         """One line, e.g. '2000 samples: 91.2% confident (p>=0.9); classes 7.1%-12.9% (fewest: 4)'."""
@@ -311,7 +314,7 @@ def judge_digits(
 
     ``classifier=None`` loads the shipped one; a given classifier is used in ``eval()`` mode and put
     back in the mode it was in. ``labels`` (N,) int in 0..9, for conditional samples, adds
-    ``label_accuracy``. Inference runs in batches of ``batch_size`` on the classifier's device.
+    ``label_accuracy`` and ``confident_by_label``. Inference runs in batches of ``batch_size`` on the classifier's device.
     """
     if not 0 < threshold <= 1:
         raise ValueError(f"threshold must be a probability in (0, 1], got {threshold}.")
@@ -344,4 +347,7 @@ def judge_digits(
         predicted=predicted,
         max_prob=max_prob,
         label_accuracy=None if labels is None else (predicted == labels).double().mean().item(),
+        confident_by_label=None if labels is None else tuple(
+            (max_prob[labels == k] >= threshold).double().mean().item() for k in range(N_CLASSES)
+        ),
     )

@@ -120,6 +120,7 @@ class Discriminator(nn.Module):
         super().__init__()
         self.ndf, self.spectral_norm = ndf, spectral_norm
         self.batch_norm = batch_norm and not spectral_norm
+        self.n_features = 2 * ndf * 7 * 7  # size of features(x) flattened: (N, 2ndf, 7, 7)
         sn = nn.utils.parametrizations.spectral_norm if spectral_norm else (lambda m: m)
         norm = nn.BatchNorm2d if self.batch_norm else (lambda c: nn.Identity())
         self.features = nn.Sequential(
@@ -195,6 +196,10 @@ def build(cfg: DCGANConfig) -> tuple[nn.Module, nn.Module]:
         raise ValueError(f"this DCGAN draws 28x28 images; the data are {h}x{w}: use a 28x28 dataset (mnist-5k, mnist, fashion-mnist).")
     if cfg.clusters:
         from gan_tutor import cgan  # cgan builds on this module; imported here to avoid a cycle
+
+        if not cfg.batch_norm:
+            raise ValueError("clusters > 0 uses notebook 04's conditional networks, which always have batch norm; "
+                             "set clusters=0 to train without batch norm.")
 
         return (cgan.Generator(cfg.z_dim, cfg.clusters, cfg.embed_dim, cfg.ngf, c),
                 cgan.ProjectionDiscriminator(cfg.clusters, cfg.ndf, c, cfg.spectral_norm))

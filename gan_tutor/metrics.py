@@ -24,6 +24,8 @@ Taught in: notebook 03 (DCGAN: distance to the real floor); notebook 07 extends 
 
 from __future__ import annotations
 
+from typing import Callable
+
 import torch
 
 
@@ -69,3 +71,15 @@ def frechet_distance(features_a, features_b) -> float:
         raise ValueError(f"features_a has {a.shape[1]} features per sample and features_b {b.shape[1]}: "
                          "extract both with the same network.")
     return frechet_distance_from_stats(*gaussian_stats(a), *gaussian_stats(b))
+
+
+@torch.no_grad()
+def frechet_distance_of(images: torch.Tensor, reference_features, features: Callable[[torch.Tensor], torch.Tensor],
+                        batch_size: int = 500) -> float:
+    """Fréchet distance between ``features(images)`` and precomputed ``reference_features`` (N_ref, D).
+
+    ``features`` is any feature extractor (e.g. ``DigitClassifier.features``), run without gradients in
+    batches of ``batch_size``: compute the reference's features once and compare many sample sets with it.
+    """
+    f = torch.cat([features(images[i:i + batch_size]) for i in range(0, len(images), batch_size)])
+    return frechet_distance(f, reference_features)

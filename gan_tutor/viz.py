@@ -402,11 +402,13 @@ def explorer(render: Callable[..., Any], **controls: Sequence) -> str:
         if isinstance(values, (str, bytes)) or not isinstance(values, Sequence) or len(values) == 0:
             raise ValueError(f"control {name!r} must be a non-empty sequence of values (e.g. range(10)), got {values!r}")
     first = {name: values[0] for name, values in controls.items()}
-    try:
-        if _headless():
-            raise ImportError
-        import ipywidgets
-    except ImportError:
+    ipywidgets = None
+    if not _headless():
+        try:
+            import ipywidgets
+        except ImportError:  # a kernel without ipywidgets: the static figure below
+            pass
+    if ipywidgets is None:
         fig = render(**first)
         if fig is not None and _in_kernel():
             from IPython.display import display

@@ -28,7 +28,7 @@ import torch
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from gan_tutor import classifier, data, dcgan, gan, metrics  # noqa: E402
+from gan_tutor import classifier, data, dcgan, metrics  # noqa: E402
 from gan_tutor.models import get_model  # noqa: E402
 
 
@@ -61,8 +61,7 @@ def cpu_name() -> str:
 def judge(G, spec, cfg, clf, held_feats) -> dict:
     x = spec.sample(G, cfg, 2000, seed=1)["images"]
     v = classifier.judge_digits(x, clf)
-    with torch.no_grad():
-        fd = metrics.frechet_distance(clf.features(x), held_feats)
+    fd = metrics.frechet_distance_of(x, held_feats, clf.features)
     return {"confident": v.confident_share, "min_class": min(v.class_shares), "max_class": max(v.class_shares), "frechet": fd}
 
 
@@ -82,14 +81,13 @@ def main(argv=None) -> int:
     clf = classifier.load_digit_classifier()
     with torch.no_grad():
         held_feats = clf.features(held.images)
-        floor = {"confident": classifier.judge_digits(held.images, clf).confident_share,
-                 "frechet": metrics.frechet_distance(clf.features(train_set.images[:2000]), held_feats)}
+    floor = {"confident": classifier.judge_digits(held.images, clf).confident_share,
+             "frechet": metrics.frechet_distance_of(train_set.images[:2000], held_feats, clf.features)}
     rows = []
     for name in names:
         model, what, overrides = table[name]
         spec = get_model(model)
-        module = dcgan if model == "dcgan" else gan
-        cfg = module.tier_config("cpu", **overrides)
+        cfg = spec.config("cpu", **overrides)
         with tempfile.TemporaryDirectory() as run:
             state = spec.train(cfg, train_set.images, data="mnist-5k", run_dir=run, seconds=args.seconds, device="cpu", progress=False)
             G, _ = spec.load_generator(run)

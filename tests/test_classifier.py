@@ -94,6 +94,16 @@ def test_judgement_matches_a_per_image_loop(held_out, clf):
     assert j.threshold == 0.95 and j.label_accuracy is None
 
 
+def test_confident_share_per_requested_label_matches_judging_each_label_alone(held_out, clf):
+    x, y = held_out.images[:200], held_out.labels[:200]
+    j = judge_digits(x, clf, labels=y)
+    assert j.confident_by_label == pytest.approx(
+        tuple(judge_digits(x[y == k], clf).confident_share for k in range(10)), abs=1e-12)
+    assert judge_digits(x, clf).confident_by_label is None
+    only_threes = judge_digits(x[:4], clf, labels=torch.full((4,), 3))
+    assert math.isnan(only_threes.confident_by_label[0]) and not math.isnan(only_threes.confident_by_label[3])
+
+
 def test_noise_is_not_a_confident_digit(clf):
     g = torch.Generator().manual_seed(0)
     uniform = judge_digits(torch.rand(1000, 1, 28, 28, generator=g), clf)

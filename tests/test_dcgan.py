@@ -180,3 +180,10 @@ def test_study_script_writes_its_table(tmp_path):
     assert result["floor"]["confident"] == pytest.approx(0.966, abs=1e-9)  # the judge on real held-out digits
     with pytest.raises(SystemExit, match="unknown variant 'wgan'"):
         dcgan_study.main(["--only", "wgan", "--out", str(out)])
+
+
+def test_feature_size_and_clusters_need_batch_norm():
+    D = dcgan.Discriminator(ndf=4)
+    assert D.features(torch.zeros(2, 1, 28, 28)).flatten(1).shape[1] == D.n_features == 2 * 4 * 49
+    with pytest.raises(ValueError, match="always have batch norm"):
+        dcgan.build(dcgan.tier_config("smoke", clusters=5, batch_norm=False))

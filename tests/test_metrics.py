@@ -58,3 +58,12 @@ def test_bad_input_names_the_fix():
         metrics.frechet_distance(torch.full((10, 4), float("nan")), f)
     with pytest.raises(ValueError, match="same feature extractor"):
         metrics.frechet_distance_from_stats(torch.zeros(3), torch.eye(3), torch.zeros(4), torch.eye(4))
+
+
+def test_frechet_distance_of_images_uses_the_extractor_in_batches():
+    g = torch.Generator().manual_seed(4)
+    images, reference = torch.rand(130, 1, 4, 4, generator=g), torch.randn(80, 3, generator=g)
+    proj = torch.randn(16, 3, generator=g)
+    features = lambda x: x.flatten(1) @ proj  # noqa: E731  a stand-in feature extractor
+    expected = metrics.frechet_distance(features(images), reference)
+    assert metrics.frechet_distance_of(images, reference, features, batch_size=7) == pytest.approx(expected, rel=1e-9)
