@@ -23,8 +23,9 @@ Beyond the 2015 recipe (each option measured in notebook 03 by ``scripts/dcgan_s
   et al. 2018, arXiv:1802.05957), to be trained with the hinge loss (``loss="hinge"``);
 * ``augment``: DiffAugment (``gan_tutor.augment``); ``ema_decay``: an average of G's weights;
 * ``clusters``: self-conditioning (Liu et al. 2020, arXiv:2006.10728): G and D are notebook 04's
-  conditional networks, trained on k-means cluster ids of the images (``cgan.cluster_labels``), and
-  sampling draws a cluster from its training frequency. The cpu tier uses it with EMA.
+  conditional networks, trained on cluster ids of the images found without labels
+  (``cgan.cluster_labels``: spectral clustering of deskewed digits, or k-means), and sampling draws a
+  cluster from its training frequency. The cpu tier uses it, without EMA.
 
 The checkerboard of transposed convolutions whose kernel is not a multiple of their stride is
 :func:`overlap_counts`; :func:`resize_conv` is the alternative without it.
@@ -153,7 +154,8 @@ class DCGANConfig(RunConfig):
     loss: str = "logistic"  # or "hinge"
     saturating: bool = False  # the minimax generator loss log(1 - D(G(z))) (the failure gallery)
     augment: str = ""  # DiffAugment policy, e.g. "translation,cutout" (gan_tutor.augment)
-    clusters: int = 0  # > 0: self-conditioning on this many k-means clusters (cgan.cluster_labels); 0: off
+    clusters: int = 0  # > 0: self-conditioning on this many clusters found without labels (cgan.cluster_labels); 0: off
+    cluster_method: str = "spectral"  # or "kmeans" (cgan.cluster_labels)
     embed_dim: int = 16  # cluster embedding appended to z when clusters > 0
     lr_g: float = 2e-4
     lr_d: float = 2e-4
@@ -171,13 +173,14 @@ class DCGANConfig(RunConfig):
 RECIPE_2015 = dict(ndf=32, spectral_norm=False, batch_norm=True, loss="logistic", saturating=False, augment="", clusters=0,
                    ema_decay=None, lr_g=2e-4, lr_d=2e-4, betas=(0.5, 0.999), batch_size=64)
 
-# Tier presets. cpu: the 2015 architecture with generator EMA and self-conditioning on 30 k-means clusters,
-# the additions that paid most per CPU minute in notebook 03's measurements (scripts/dcgan_study.py).
+# Tier presets. cpu: the 2015 architecture with self-conditioning on 30 clusters of deskewed digits, the
+# addition that paid most per CPU minute in notebook 03's measurements (scripts/dcgan_study.py). No EMA:
+# on top of self-conditioning it made the digits more uniform than real ones (Fréchet distance 3x worse).
 TIERS: dict[str, DCGANConfig] = {
-    "smoke": DCGANConfig(ngf=8, ndf=8, clusters=30, ema_decay=0.999, steps=20, snapshot_every=10),
-    "cpu": DCGANConfig(clusters=30, ema_decay=0.999, steps=4000, snapshot_every=500),
-    "gpu": DCGANConfig(ngf=64, ndf=64, clusters=30, ema_decay=0.999, batch_size=128, steps=20000, snapshot_every=1000),
-    "full": DCGANConfig(ngf=64, ndf=64, clusters=30, ema_decay=0.999, batch_size=128, steps=60000, snapshot_every=2000),
+    "smoke": DCGANConfig(ngf=8, ndf=8, clusters=30, steps=20, snapshot_every=10),
+    "cpu": DCGANConfig(clusters=30, steps=4000, snapshot_every=500),
+    "gpu": DCGANConfig(ngf=64, ndf=64, clusters=30, batch_size=128, steps=20000, snapshot_every=1000),
+    "full": DCGANConfig(ngf=64, ndf=64, clusters=30, batch_size=128, steps=60000, snapshot_every=2000),
 }
 
 
@@ -208,10 +211,10 @@ def build(cfg: DCGANConfig) -> tuple[nn.Module, nn.Module]:
 
 
 def training_labels(cfg: DCGANConfig, images: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor | None:
-    """What the loop conditions on: k-means cluster ids of ``images`` (N, C, 28, 28) when
-    ``cfg.clusters`` > 0 (the dataset's own labels are never used), else nothing."""
+    """What the loop conditions on: cluster ids of ``images`` (N, C, 28, 28) when ``cfg.clusters`` > 0
+    (``cgan.cluster_labels`` with ``cfg.cluster_method``; the dataset's own labels are never used), else nothing."""
     if not cfg.clusters:
         return None
     from gan_tutor import cgan
 
-    return cgan.cluster_labels(images, cfg.clusters, cfg.seed)
+    return cgan.cluster_labels(images, cfg.clusters, cfg.seed, method=cfg.cluster_method)

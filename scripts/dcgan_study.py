@@ -36,13 +36,17 @@ def variants() -> dict[str, tuple[str, str, dict]]:
     """name -> (model, what changes, config overrides on top of the plain 2015 recipe)."""
     plain = {**dcgan.RECIPE_2015, "ngf": 32}
     cpu = dcgan.TIERS["cpu"]
+    cpu_recipe = {k: getattr(cpu, k) for k in [*plain, "cluster_method"]}
     return {
         "plain": ("dcgan", "the 2015 recipe (batch-norm D, logistic loss)", plain),
         "ema": ("dcgan", "+ generator EMA (decay 0.999)", {**plain, "ema_decay": 0.999}),
         "diffaugment": ("dcgan", "+ EMA + DiffAugment (translation, cutout)", {**plain, "ema_decay": 0.999, "augment": "translation,cutout"}),
         "sn_hinge": ("dcgan", "+ EMA + spectral-norm D (ndf 64), hinge loss", {**plain, "ema_decay": 0.999, "spectral_norm": True, "ndf": 64, "loss": "hinge"}),
         "ttur": ("dcgan", "+ EMA + TTUR (lr_D 4e-4, lr_G 1e-4)", {**plain, "ema_decay": 0.999, "lr_d": 4e-4, "lr_g": 1e-4}),
-        "cpu": ("dcgan", f"+ EMA + self-conditioning on {cpu.clusters} k-means clusters: the cpu tier", {k: getattr(cpu, k) for k in plain}),
+        "cpu_kmeans": ("dcgan", f"+ self-conditioning on {cpu.clusters} k-means clusters of the pixels",
+                       {**cpu_recipe, "cluster_method": "kmeans"}),
+        "cpu": ("dcgan", f"+ self-conditioning on {cpu.clusters} spectral clusters of deskewed digits: the cpu tier", cpu_recipe),
+        "cpu_ema": ("dcgan", "the cpu tier + generator EMA (decay 0.999)", {**cpu_recipe, "ema_decay": 0.999}),
         "mlp_gan": ("gan", "notebook 02's MLP GAN (cpu tier) at equal time", {}),
     }
 
