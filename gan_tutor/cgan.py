@@ -210,6 +210,17 @@ def cluster_labels(images: torch.Tensor, k: int, seed: int = 0, n_components: in
     return torch.from_numpy(ids).long()
 
 
+def cluster_purity(ids: torch.Tensor, labels: torch.Tensor) -> float:
+    """Share of items whose label is their cluster's most common label: 1.0 when every cluster holds one class.
+
+    ``ids``, ``labels``: (N,) integer tensors. A diagnostic only: self-conditioning never sees the labels.
+    """
+    if ids.shape != labels.shape or ids.dim() != 1:
+        raise ValueError(f"ids and labels must be (N,) tensors of the same length, got {tuple(ids.shape)} and {tuple(labels.shape)}.")
+    n_labels = int(labels.max()) + 1
+    return sum(torch.bincount(labels[ids == c], minlength=n_labels).max().item() for c in ids.unique()) / len(ids)
+
+
 DISCRIMINATORS = {"concat": ConcatDiscriminator, "projection": ProjectionDiscriminator}
 
 

@@ -9,7 +9,7 @@ real-vs-real floor (2,000 training digits against the same held-out digits) is m
     python scripts/dcgan_study.py --seconds 150 --out benchmarks/dcgan_study.json
     python scripts/dcgan_study.py --seconds 5 --only plain,cpu      # a quick dry run
 
-Notebook 03 reads the JSON and shows the table; the README quotes it. Figures depend on the machine:
+Notebook 03 and the README quote the table. Figures depend on the machine:
 the JSON records it.
 """
 

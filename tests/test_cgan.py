@@ -172,7 +172,7 @@ def test_spectral_clusters_of_deskewed_digits_are_purer_than_kmeans():
     real = load_dataset("mnist-5k", "train")
 
     def purity(ids):
-        return sum(torch.bincount(real.labels[ids == j], minlength=10).max().item() for j in range(30)) / len(ids)
+        return cgan.cluster_purity(ids, real.labels)
 
     spectral = cgan.cluster_labels(real.images, 30, seed=0)
     kmeans = cgan.cluster_labels(real.images, 30, seed=0, method="kmeans")
@@ -182,3 +182,12 @@ def test_spectral_clusters_of_deskewed_digits_are_purer_than_kmeans():
         cgan.cluster_labels(real.images[:50], 3, method="dbscan")
     with pytest.raises(ValueError, match="method='kmeans'"):
         cgan.cluster_labels(real.images[:8], 5)
+
+
+def test_cluster_purity_closed_form():
+    labels = torch.tensor([0, 0, 1, 1, 2, 2])
+    assert cgan.cluster_purity(torch.tensor([5, 5, 7, 7, 9, 9]), labels) == 1.0  # any cluster names
+    assert cgan.cluster_purity(torch.zeros(6, dtype=torch.long), labels) == 2 / 6  # one cluster: its majority, 2 of 6
+    assert cgan.cluster_purity(torch.tensor([0, 1, 0, 1, 0, 1]), labels) == 2 / 6  # each cluster holds one of each
+    with pytest.raises(ValueError, match="same length"):
+        cgan.cluster_purity(torch.zeros(5, dtype=torch.long), labels)
