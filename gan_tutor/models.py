@@ -8,6 +8,10 @@ Each model lives in its own module (``gan_tutor.gan``, later ``dcgan``, ``cgan``
   ``image_shape`` (and ``n_classes`` for conditional models);
 * ``build(cfg) -> (G, D)``.
 
+A likelihood model (the VAE) instead has ``build(cfg) -> net`` with ``net.sample(n, generator)`` and
+``loss_fn(cfg)``, the per-batch loss :func:`gan_tutor.train.fit_likelihood` minimises; its config has
+``lr`` in place of the two players' rates.
+
 A new model registers with one line in ``MODELS``; nothing is imported until it is used.
 """
 
@@ -23,13 +27,15 @@ from typing import Any
 import torch
 
 from gan_tutor.checkpoint import CHECKPOINT_NAME, load_checkpoint
-from gan_tutor.train import GANLoop, TrainState, check_labels, fit_gan, pick_device, seed_everything, snapshot, validate_images
+from gan_tutor.train import (GANLoop, TrainState, check_labels, fit_gan, fit_likelihood, pick_device, seed_everything, snapshot,
+                             validate_images)
 
 # name -> (module, one line for `python -m gan_tutor --help`)
 MODELS: dict[str, tuple[str, str]] = {
     "gan": ("gan_tutor.gan", "vanilla MLP GAN (Goodfellow et al. 2014), notebook 02"),
     "dcgan": ("gan_tutor.dcgan", "DCGAN (Radford et al. 2015), notebook 03"),
     "cgan": ("gan_tutor.cgan", "conditional DCGAN, concat or projection D (Mirza & Osindero 2014; Miyato & Koyama 2018), notebook 04"),
+    "vae": ("gan_tutor.vae", "variational autoencoder, Bernoulli decoder on binarised pixels (Kingma & Welling 2014), notebook 05"),
 }
 
 
@@ -37,6 +43,11 @@ MODELS: dict[str, tuple[str, str]] = {
 class ModelSpec:
     name: str
     module: ModuleType
+
+    @property
+    def likelihood(self) -> bool:
+        """Trained by minimising one loss (``module.loss_fn``), not as a two-player game."""
+        return hasattr(self.module, "loss_fn")
 
     @property
     def conditional(self) -> bool:
@@ -66,6 +77,21 @@ class ModelSpec:
         The dataset's name is part of the run's identity: a run folder never resumes on other data.
         """
         validate_images(images, cfg.image_shape, (0.0, 1.0), "training images")
+        budget = dict(steps=steps if steps is not None or seconds is not None else cfg.steps, seconds=seconds,
+                      snapshot_every=cfg.snapshot_every)
+        if self.likelihood:
+            seed_everything(cfg.seed)
+            net = self.module.build(cfg)
+            z = torch.randn(64, net.z_dim, generator=torch.Generator().manual_seed(cfg.seed))
+
+            @torch.no_grad()
+            def snapshot_fn(s: TrainState) -> torch.Tensor:  # the decoder's means for a fixed batch of z
+                net = s.modules["net"]
+                return torch.sigmoid(net.decoder(z.to(next(net.parameters()).device))).float().cpu()
+
+            return fit_likelihood(net, images, self.module.loss_fn(cfg), lr=cfg.lr, batch_size=cfg.batch_size, seed=cfg.seed,
+                                  model=self.name, config={**cfg.identity(), "data": data}, device=device, run_dir=run_dir,
+                                  snapshot_fn=snapshot_fn, **budget, **fit_kwargs)
         if hasattr(self.module, "training_labels"):  # e.g. cluster ids for a self-conditioned DCGAN
             labels = self.module.training_labels(cfg, images, labels)
         seed_everything(cfg.seed)  # initial weights depend on the seed alone, not on what ran before
@@ -74,16 +100,20 @@ class ModelSpec:
             G.set_prior(labels)
         return fit_gan(G, D, images * 2 - 1, self.loop(cfg), lr_g=cfg.lr_g, lr_d=cfg.lr_d, betas=cfg.betas,
                        labels=labels, model=self.name, config={**cfg.identity(), "data": data}, device=device, run_dir=run_dir,
-                       steps=steps if steps is not None or seconds is not None else cfg.steps, seconds=seconds,
-                       snapshot_every=cfg.snapshot_every, **fit_kwargs)
+                       **budget, **fit_kwargs)
 
     def load_generator(self, run_dir: str | Path, device="cpu"):
-        """(G, cfg) from a run folder's checkpoint, with the EMA weights when the run kept them."""
+        """(G, cfg) from a run folder's checkpoint, with the EMA weights when the run kept them (a
+        likelihood model: the whole net, which samples from its prior)."""
         state = load_checkpoint(Path(run_dir) / CHECKPOINT_NAME, self.name)
         cfg = self.config_from_identity(state["config"])
-        G, _ = self.module.build(cfg)
         weights = state["state"]["modules"]
-        G.load_state_dict(weights.get("G_ema", weights["G"]))
+        if self.likelihood:
+            G = self.module.build(cfg)
+            G.load_state_dict(weights["net"])
+        else:
+            G, _ = self.module.build(cfg)
+            G.load_state_dict(weights.get("G_ema", weights["G"]))
         return G.to(pick_device(device)).eval(), cfg
 
     @torch.no_grad()
@@ -101,6 +131,8 @@ class ModelSpec:
                              "(or train a conditional model such as cgan).")
         device = next(G.parameters()).device
         g = torch.Generator(device=device).manual_seed(seed)
+        if self.likelihood:  # from the prior, in batches
+            return {"images": torch.cat([G.sample(min(batch_size, n - i), g).float().cpu() for i in range(0, n, batch_size)])}
         z = torch.randn(n, cfg.z_dim, generator=g, device=device)
         y = None
         if getattr(cfg, "clusters", 0):  # self-conditioned: clusters drawn from their training frequencies
