@@ -15,6 +15,7 @@ Notebook 02 (vanilla GAN training step): :func:`check_d_step`, :func:`check_g_st
 :func:`check_d_loss_smoothed`.
 Notebook 03 (DCGAN): :func:`check_transposed_conv_size`, :func:`check_ema_update`, :func:`check_slerp`.
 Notebook 04 (conditional GAN): :func:`check_one_hot_maps`, :func:`check_projection_logits`, :func:`check_acgan_d_loss`.
+Notebook 05 (VAE): :func:`check_kl_std_normal`, :func:`check_reparameterize`, :func:`check_negative_elbo`.
 
 Logit conventions as in ``gan_tutor.gan_math``: :math:`D(x) = \sigma(a)`, so
 :math:`-\log D = \mathrm{softplus}(-a)` and :math:`-\log(1 - D) = \mathrm{softplus}(a)`.
@@ -43,6 +44,9 @@ __all__ = [
     "check_one_hot_maps",
     "check_projection_logits",
     "check_acgan_d_loss",
+    "check_kl_std_normal",
+    "check_reparameterize",
+    "check_negative_elbo",
 ]
 
 
@@ -856,3 +860,119 @@ def check_acgan_d_loss(fn: Callable) -> None:
         (adv - ce_r - ce_f, "sign error: D minimises the cross-entropy (it maximises log-likelihood)"),
     ])
     print(f"✓ {name}: logistic real/fake loss + cross-entropy of the class on real and on fake images")
+
+
+# ----------------------------------------------------------------------------------------------------
+# Notebook 05: the VAE's KL term, the reparameterisation trick, the negative ELBO
+# ----------------------------------------------------------------------------------------------------
+
+
+def _rows(value, name: str, n: int) -> list[float]:
+    """The learner's per-row result (n,) as floats; a single number is the usual mistake."""
+    if not isinstance(value, torch.Tensor):
+        raise CheckFailed(f"{name} returned {type(value).__name__}; return a tensor")
+    if value.shape != (n,):
+        raise CheckFailed(f"{name} returned shape {tuple(value.shape)}; it should return one number per row, shape ({n},): "
+                          "sum over the latent dimensions only (dim=-1), not over the batch")
+    return [float(v) for v in value.detach().double()]
+
+
+def _diagnose_rows(name: str, got: list[float], expected: list[float], wrong: Sequence[tuple[list[float], str]]) -> None:
+    if all(_close(g, e) for g, e in zip(got, expected)):
+        return
+    for value, mistake in wrong:
+        if all(_close(g, v, rel=1e-4, abs_tol=1e-5) for g, v in zip(got, value)):
+            raise CheckFailed(f"{name}: {mistake} (expected {[round(e, 6) for e in expected]}, got {[round(g, 6) for g in got]})")
+    raise CheckFailed(f"{name}: expected {[round(e, 6) for e in expected]}, got {[round(g, 6) for g in got]}")
+
+
+def _kl_row(mu: Sequence[float], logvar: Sequence[float]) -> float:
+    # KL(N(mu, e^lv) || N(0, 1)) summed over dimensions: 1/2 sum(mu^2 + e^lv - 1 - lv)
+    return 0.5 * sum(m * m + math.exp(lv) - 1.0 - lv for m, lv in zip(mu, logvar))
+
+
+def check_kl_std_normal(fn: Callable) -> None:
+    """Check ``fn(mu, logvar)`` -> (N,): KL(N(mu, diag exp(logvar)) || N(0, I)) per row."""
+    name = "kl_std_normal"
+    mu, logvar = [[0.5, -1.0, 2.0], [0.0, 0.3, -0.4]], [[0.2, -1.5, 0.7], [1.0, 0.25, -0.6]]
+    got = _rows(fn(_tensor(mu), _tensor(logvar)), name, 2)
+    expected = [_kl_row(m, lv) for m, lv in zip(mu, logvar)]
+    _diagnose_rows(name, got, expected, [
+        ([2 * e for e in expected], "the factor 1/2 is missing"),
+        ([-e for e in expected], "sign error: KL = 1/2 sum(mu^2 + sigma^2 - 1 - log sigma^2) is never negative"),
+        ([e / 3 for e in expected], "averaged over the latent dimensions; the KL of independent dimensions is their sum"),
+        ([e + 1.5 for e in expected], "the -1 inside the sum is missing"),
+        ([0.5 * sum(x * x + math.exp(2 * lv) - 1.0 - 2 * lv for x, lv in zip(m, lvs)) for m, lvs in zip(mu, logvar)],
+         "treated logvar as log sigma: sigma^2 = exp(logvar), log sigma^2 = logvar"),
+        ([0.5 * sum(x * x + lv - 1.0 - math.log(abs(lv)) for x, lv in zip(m, lvs)) for m, lvs in zip(mu, logvar)],
+         "treated logvar as the variance itself: the variance is exp(logvar)"),
+    ])
+    zero = fn(torch.zeros(1, 3), torch.zeros(1, 3))
+    if abs(float(zero.reshape(-1)[0])) > 1e-6:
+        raise CheckFailed(f"{name}: KL(N(0, I) || N(0, I)) should be 0, got {float(zero.reshape(-1)[0]):.6g}")
+    print(f"✓ {name}: 1/2 sum(mu^2 + exp(logvar) - 1 - logvar) per row, 0 when q = p")
+
+
+def check_reparameterize(fn: Callable) -> None:
+    """Check ``fn(mu, logvar, eps)`` -> z = mu + exp(logvar / 2) * eps, differentiable in mu and logvar."""
+    name = "reparameterize"
+    mu = torch.tensor([[1.0, -2.0]], requires_grad=True)
+    logvar = torch.tensor([[0.0, math.log(4.0)]], requires_grad=True)  # sigma = (1, 2)
+    eps = torch.tensor([[0.5, 1.5]])
+    z = fn(mu, logvar, eps)
+    if not isinstance(z, torch.Tensor) or z.shape != (1, 2):
+        raise CheckFailed(f"{name}: expected a tensor of shape (1, 2) like mu, got {getattr(z, 'shape', type(z).__name__)}")
+    got = [float(v) for v in z.detach().reshape(-1)]
+    expected = [1.5, 1.0]  # mu + sigma * eps
+    for value, mistake in [
+        ([1.5, 4.0], "used the variance exp(logvar) as the scale; the standard deviation is exp(logvar / 2)"),
+        ([1.5, -0.5], "forgot to scale the noise: z = mu + sigma * eps"),
+        ([1.0, -2.0], "returned mu: the noise eps is missing"),
+        ([0.5, 3.0], "mu is missing: z = mu + sigma * eps"),
+    ]:
+        if all(_close(g, v) for g, v in zip(got, value)) and not all(_close(g, e) for g, e in zip(got, expected)):
+            raise CheckFailed(f"{name}: {mistake} (expected {expected}, got {got})")
+    if not all(_close(g, e) for g, e in zip(got, expected)):
+        raise CheckFailed(f"{name}: expected mu + exp(logvar / 2) * eps = {expected}, got {got}; use the eps given "
+                          "(drawing new noise inside makes the result irreproducible)")
+    if not z.requires_grad:
+        raise CheckFailed(f"{name}: z carries no gradient to mu and logvar (sampling with torch.normal or .detach() blocks it); "
+                          "write z = mu + std * eps, a differentiable function of mu and logvar")
+    z.sum().backward()
+    if mu.grad is None or logvar.grad is None:
+        raise CheckFailed(f"{name}: the gradient does not reach {'mu' if mu.grad is None else 'logvar'}; build z from both")
+    g_mu, g_lv = [float(v) for v in mu.grad.reshape(-1)], [float(v) for v in logvar.grad.reshape(-1)]
+    if not (all(_close(g, 1.0) for g in g_mu) and all(_close(g, e) for g, e in zip(g_lv, [0.25, 1.5]))):
+        raise CheckFailed(f"{name}: gradients dz/dmu {g_mu}, dz/dlogvar {g_lv}; expected [1, 1] and sigma * eps / 2 = [0.25, 1.5]")
+    print(f"✓ {name}: z = mu + exp(logvar / 2) * eps; dz/dmu = 1, dz/dlogvar = sigma * eps / 2 (gradients flow)")
+
+
+def check_negative_elbo(fn: Callable) -> None:
+    """Check ``fn(logits, x, mu, logvar, beta)``: batch mean of (Bernoulli NLL summed over pixels + beta KL)."""
+    name = "negative_elbo"
+    logits = [[[[2.0, -1.0], [0.5, -3.0]]], [[[0.0, 1.5], [-0.5, 4.0]]]]  # (2, 1, 2, 2)
+    x = [[[[1.0, 0.0], [1.0, 1.0]]], [[[0.0, 1.0], [0.0, 1.0]]]]
+    mu, logvar = [[0.5, -1.0], [0.2, 0.0]], [[0.1, -0.7], [0.4, 0.3]]
+    beta = 2.0
+    flat = lambda t: [[v for plane in img for row in plane for v in row] for img in t]  # noqa: E731
+    a, y = flat(logits), flat(x)
+    rec = [sum(_bce(ai, yi) for ai, yi in zip(ar, yr)) for ar, yr in zip(a, y)]  # per image, summed over pixels
+    kl = [_kl_row(m, lv) for m, lv in zip(mu, logvar)]
+    got = _scalar(fn(_tensor(logits), _tensor(x), _tensor(mu), _tensor(logvar), beta), name)
+    expected = _mean([r + beta * k for r, k in zip(rec, kl)])
+    twice = [sum(_bce(_sigmoid(ai), yi) for ai, yi in zip(ar, yr)) for ar, yr in zip(a, y)]  # a sigmoid before a loss on logits
+    swapped = [sum(_bce(yi, ai) for ai, yi in zip(ar, yr)) for ar, yr in zip(a, y)]
+    _diagnose(name, got, expected, [
+        (_mean([r / 4 + beta * k for r, k in zip(rec, kl)]),
+         "the reconstruction term is averaged over pixels (a default reduction='mean'?): -log p(x | z) sums the pixels' "
+         "terms (reduction='none', then .sum over pixels); averaging shrinks it by the number of pixels and lets the KL term dominate"),
+        (sum(r + beta * k for r, k in zip(rec, kl)), "summed over the batch; average over images (nats per image)"),
+        (_mean([r + k for r, k in zip(rec, kl)]), "beta is ignored: it multiplies the KL term"),
+        (_mean([beta * r + k for r, k in zip(rec, kl)]), "beta multiplies the reconstruction term; it belongs to the KL term"),
+        (_mean([r - beta * k for r, k in zip(rec, kl)]), "sign error on the KL: the negative ELBO adds it"),
+        (_mean(rec), "the KL term is missing"),
+        (_mean([beta * k for k in kl]), "the reconstruction term is missing"),
+        (_mean([t + beta * k for t, k in zip(twice, kl)]), "a sigmoid applied before binary_cross_entropy_with_logits: pass raw logits"),
+        (_mean([s + beta * k for s, k in zip(swapped, kl)]), "logits and images swapped: binary_cross_entropy_with_logits(logits, x)"),
+    ])
+    print(f"✓ {name}: mean over images of (Bernoulli NLL summed over pixels + beta KL)")

@@ -62,6 +62,17 @@ def test_bernoulli_nll_anchor_is_784_ln2_and_matches_the_formula():
         vae.bernoulli_nll(torch.zeros(2, 4), torch.zeros(2, 5))
 
 
+def test_grey_bce_mass_matches_quadrature_and_is_below_one():
+    logits = torch.tensor([-6.0, -1.0, -1e-6, 0.0, 2e-5, 0.7, 9.0], dtype=torch.float64)
+    g = torch.linspace(0, 1, 100001, dtype=torch.float64)
+    lam = torch.sigmoid(logits).unsqueeze(1)
+    density = lam ** g * (1 - lam) ** (1 - g)  # exp(-BCE(logit, g)) on a grid of grey values
+    quad = torch.trapezoid(density, g, dim=1)
+    assert torch.allclose(vae.grey_bce_mass(logits), quad, atol=1e-9)
+    assert vae.grey_bce_mass(torch.zeros(1)).item() == 0.5
+    assert (vae.grey_bce_mass(torch.linspace(-20, 20, 101)) < 1).all()
+
+
 def test_binarize():
     grey = torch.full((200, 1, 28, 28), 0.3)
     b = vae.binarize(grey, torch.Generator().manual_seed(0))
