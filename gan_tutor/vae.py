@@ -248,8 +248,7 @@ def evaluate(vae: VAE, x: torch.Tensor, k: int = 100, batch_size: int = 100, see
     sums = {"nelbo": 0.0, "rec": 0.0, "kl": 0.0, "iwae": 0.0}
     for i in range(0, len(x), batch_size):
         xb = x[i:i + batch_size]
-        mu, _ = vae.encoder(xb)
-        eps = torch.randn(mu.shape, generator=g, device=mu.device)
+        eps = torch.randn(len(xb), vae.z_dim, generator=g, device=xb.device)  # one z per image, as in training
         out = negative_elbo(vae, xb, eps=eps)
         sums["nelbo"] += out["nelbo"].sum().item()
         sums["rec"] += out["rec"].item() * len(xb)
