@@ -61,6 +61,7 @@ import torch.nn.functional as F
 
 __all__ = [
     "value_function",
+    "r1_penalty",
     "d_logistic_loss",
     "g_saturating_loss",
     "g_nonsaturating_loss",
@@ -113,6 +114,21 @@ def d_logistic_loss(
     real_loss = F.binary_cross_entropy_with_logits(real_logits, torch.full_like(real_logits, real_label))
     fake_loss = F.binary_cross_entropy_with_logits(fake_logits, torch.zeros_like(fake_logits))
     return real_loss + fake_loss
+
+
+def r1_penalty(real_logits: torch.Tensor, real: torch.Tensor) -> torch.Tensor:
+    r"""The R1 gradient penalty (Mescheder, Geiger & Nowozin 2018, "Which Training Methods for GANs do
+    actually Converge?", ICML, arXiv:1801.04406): :math:`\mathbb{E}_{x \sim p_{data}} \lVert \nabla_x D(x) \rVert^2`,
+    the squared norm of the logit's gradient with respect to each real input, averaged over the batch.
+
+    ``real`` must require grad and ``real_logits`` (N, ...) be computed from it; the result keeps its graph,
+    so D can be trained on ``gamma / 2 * r1_penalty(...)``. Returns a 0-dim tensor.
+    """
+    if not real.requires_grad:
+        raise ValueError("r1_penalty needs the gradient with respect to the real images: call real.requires_grad_() "
+                         "before computing D's logits on them.")
+    (grad,) = torch.autograd.grad(real_logits.sum(), real, create_graph=True)
+    return grad.pow(2).flatten(1).sum(1).mean()
 
 
 def g_saturating_loss(fake_logits: torch.Tensor) -> torch.Tensor:

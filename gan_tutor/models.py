@@ -35,6 +35,7 @@ MODELS: dict[str, tuple[str, str]] = {
     "gan": ("gan_tutor.gan", "vanilla MLP GAN (Goodfellow et al. 2014), notebook 02"),
     "dcgan": ("gan_tutor.dcgan", "DCGAN (Radford et al. 2015), notebook 03"),
     "cgan": ("gan_tutor.cgan", "conditional DCGAN, concat or projection D (Mirza & Osindero 2014; Miyato & Koyama 2018), notebook 04"),
+    "stylegan": ("gan_tutor.stylegan", "StyleGAN2-lite: mapping network, modulated convolutions, skip G, R1 (Karras et al. 2019, 2020), notebook 06"),
     "vae": ("gan_tutor.vae", "variational autoencoder, Bernoulli decoder on binarised pixels (Kingma & Welling 2014), notebook 05"),
 }
 
@@ -68,7 +69,8 @@ class ModelSpec:
         return GANLoop(z_dim=cfg.z_dim, batch_size=cfg.batch_size, seed=cfg.seed, real_label=cfg.real_label,
                        ema_decay=cfg.ema_decay, n_classes=n_classes,
                        loss=getattr(cfg, "loss", "logistic"), augment=getattr(cfg, "augment", ""),
-                       saturating=getattr(cfg, "saturating", False))
+                       saturating=getattr(cfg, "saturating", False), r1_gamma=getattr(cfg, "r1_gamma", 0.0),
+                       r1_every=getattr(cfg, "r1_every", 16))
 
     def train(self, cfg, images: torch.Tensor, labels: torch.Tensor | None = None, *, data: str, run_dir=None,
               steps: int | None = None, seconds: float | None = None, device="auto", **fit_kwargs) -> TrainState:

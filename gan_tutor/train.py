@@ -53,7 +53,7 @@ from torch import nn
 from gan_tutor.augment import diff_augment, parse_policy
 from gan_tutor.checkpoint import CHECKPOINT_NAME, CheckpointError, config_differences, load_checkpoint, save_checkpoint, save_config
 from gan_tutor.data import BatchIterator
-from gan_tutor.gan_math import d_hinge_loss, d_logistic_loss, g_hinge_loss, g_nonsaturating_loss, g_saturating_loss
+from gan_tutor.gan_math import d_hinge_loss, d_logistic_loss, g_hinge_loss, g_nonsaturating_loss, g_saturating_loss, r1_penalty
 
 # --------------------------------------------------------------------------------------------------
 # Device, seeding, optimisers
@@ -208,6 +208,17 @@ def g_step(G, D, opt_G, z, y_fake=None, saturating: bool = False, amp=contextlib
     value.backward()
     opt_G.step()
     return StepStats(value.detach(), None, torch.sigmoid(fake_logits.detach()).mean())
+
+
+def r1_step(D, opt_D, real, gamma: float, y_real=None) -> torch.Tensor:
+    """One discriminator update on gamma / 2 * R1 alone (``gan_math.r1_penalty``), in full precision; returns
+    the penalty. Lazy regularisation (Karras et al. 2020, section 3.1) calls it every k steps with gamma * k."""
+    opt_D.zero_grad(set_to_none=True)
+    real = real.detach().requires_grad_(True)
+    penalty = r1_penalty(_call(D, real, y_real).float(), real)
+    (0.5 * gamma * penalty).backward()
+    opt_D.step()
+    return penalty.detach()
 
 
 @torch.no_grad()
@@ -465,6 +476,8 @@ class GANLoop:
     n_fixed: int = 64
     amp: bool = True  # bf16 autocast on CUDA only
     augment: str = ""  # DiffAugment policy for D's inputs, e.g. "translation,cutout" (gan_tutor.augment)
+    r1_gamma: float = 0.0  # > 0: R1 penalty gamma / 2 E||grad_x D(x)||^2 on real images (gan_math.r1_penalty)
+    r1_every: int = 16  # lazy regularisation: the penalty every r1_every D steps, weighted by r1_every
 
 
 def to_unit_range(x: torch.Tensor) -> torch.Tensor:
@@ -539,6 +552,8 @@ def fit_gan(
         y_fake = torch.randint(loop.n_classes, (b,), generator=s.noise, device=device) if loop.n_classes else None
         aug = (lambda x: diff_augment(x, loop.augment, s.noise)) if loop.augment else None
         d = d_step(G, D, s.optimizers["D"], real, z, loop.real_label, y_real, y_fake, amp, loop.loss, aug)
+        if loop.r1_gamma > 0 and s.step % loop.r1_every == 0:
+            r1_step(D, s.optimizers["D"], real, loop.r1_gamma * loop.r1_every, y_real)
         g = g_step(G, D, s.optimizers["G"], z, y_fake, loop.saturating, amp, loop.loss, aug)
         if "G_ema" in s.modules:
             ema_update(s.modules["G_ema"], G, loop.ema_decay)

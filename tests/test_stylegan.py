@@ -1,0 +1,198 @@
+"""StyleGAN's building blocks against their defining properties and independent computations."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+import torch.nn.functional as F
+
+from gan_tutor import stylegan
+
+
+def test_adain_gives_the_style_statistics_and_ignores_the_content_scale():
+    g = torch.Generator().manual_seed(0)
+    x = torch.randn(3, 4, 8, 8, generator=g) * 2 + 1
+    y = torch.randn(3, 4, 5, 5, generator=g) * torch.tensor([0.5, 1, 2, 3]).view(1, 4, 1, 1) - 2
+    out = stylegan.adain(x, y)
+    mu_o, sd_o = out.mean(dim=(2, 3)), out.std(dim=(2, 3), unbiased=False)
+    assert torch.allclose(mu_o, y.mean(dim=(2, 3)), atol=1e-5)
+    assert torch.allclose(sd_o, y.std(dim=(2, 3), unbiased=False), atol=1e-4)
+    assert torch.allclose(stylegan.adain(3.0 * x + 7.0, y), out, atol=1e-4)  # positive affine change of the content
+    assert torch.allclose(stylegan.adain(-x, y), 2 * y.mean(dim=(2, 3), keepdim=True) - out, atol=1e-4)  # a negative one flips it
+    with pytest.raises(ValueError, match=r"same \(N, C\)"):
+        stylegan.adain(x, y[:, :2])
+
+
+def test_equalised_layers_scale_at_run_time_and_slow_learning_by_lr_mul():
+    torch.manual_seed(0)
+    lin = stylegan.EqualLinear(256, 64, bias_init=1.0, lr_mul=0.01)
+    x = torch.randn(512, 256)
+    assert torch.allclose(lin(x), F.linear(x, lin.weight * 0.01 / 16, lin.bias * 0.01), atol=1e-6)
+    assert torch.allclose(lin.bias * lin.lr_mul, torch.ones(64))  # the effective bias starts at bias_init
+    assert abs(lin.weight.std().item() * 0.01 - 1.0) < 0.05  # stored N(0, 1 / lr_mul^2): effective N(0, 1)
+    assert abs(lin(x).sub(1.0).std().item() - 1.0) < 0.05  # unit-variance input -> unit-variance output
+    # one Adam step moves the stored weights by about lr whatever their scale: the effective change is lr * lr_mul * scale
+    opt = torch.optim.Adam(lin.parameters(), lr=0.1)
+    before = lin.weight.detach().clone()
+    lin(x).pow(2).mean().backward()
+    opt.step()
+    assert abs((lin.weight - before).abs().max().item() - 0.1) < 1e-3
+    conv = stylegan.EqualConv2d(8, 16, 3, padding=1)
+    xc = torch.randn(4, 8, 6, 6)
+    assert torch.allclose(conv(xc), F.conv2d(xc, conv.weight / math.sqrt(72), conv.bias, padding=1), atol=1e-6)
+
+
+def test_mapping_network_normalises_z_and_noise_starts_as_identity():
+    z = torch.randn(5, 64) * 10
+    assert torch.allclose(stylegan.normalize_z(z).pow(2).mean(1), torch.ones(5), atol=1e-5)
+    m = stylegan.MappingNetwork(64, 32, n_layers=2)
+    assert m(z).shape == (5, 32) and torch.allclose(m(z), m(z / 10), atol=1e-5)  # the scale of z does not matter
+    assert len(m.layers) == 2 and all(layer.lr_mul == 0.01 for layer in m.layers)
+    noise = stylegan.NoiseInjection(6)
+    x = torch.randn(2, 6, 4, 4)
+    assert torch.equal(noise(x), x)  # strength 0 at initialisation
+    with torch.no_grad():
+        noise.strength.copy_(torch.arange(6.0).view(1, 6, 1, 1))
+    n = torch.randn(2, 1, 4, 4)
+    assert torch.allclose(noise(x, n) - x, torch.arange(6.0).view(1, 6, 1, 1) * n)  # one map, a strength per channel
+
+
+def test_truncation_pulls_slots_before_the_cutoff_towards_the_average():
+    w = torch.randn(3, 6, 8)
+    w_avg = torch.randn(8)
+    assert torch.allclose(stylegan.truncate(w, w_avg, 1.0), w)
+    assert torch.allclose(stylegan.truncate(w, w_avg, 0.0), w_avg.expand(3, 6, 8))
+    t = stylegan.truncate(w, w_avg, 0.5, cutoff=4)
+    assert torch.allclose(t[:, :4], w_avg + 0.5 * (w[:, :4] - w_avg)) and torch.equal(t[:, 4:], w[:, 4:])
+    with pytest.raises(ValueError, match="per-slot"):
+        stylegan.truncate(w[:, 0], w_avg, 0.5)
+
+
+def test_modulated_conv_is_a_per_sample_convolution_with_per_sample_weights():
+    torch.manual_seed(0)
+    conv = stylegan.ModulatedConv2d(5, 7, 3, w_dim=16)
+    x, w = torch.randn(4, 5, 6, 6), torch.randn(4, 16)
+    out = conv(x, w)
+    s = conv.affine(w)  # (N, in)
+    for i in range(4):  # an independent loop: modulate, demodulate, convolve one sample at a time
+        wi = conv.weight * conv.scale * s[i].view(1, 5, 1, 1)
+        wi = wi / (wi.pow(2).sum(dim=(1, 2, 3), keepdim=True) + 1e-8).sqrt()
+        assert torch.allclose(out[i:i + 1], F.conv2d(x[i:i + 1], wi, padding=1), atol=1e-5)
+    up = stylegan.ModulatedConv2d(5, 7, 3, w_dim=16, upsample=True)
+    assert up(x, w).shape == (4, 7, 12, 12)
+    for demodulate in (True, False):  # the unfused form (scale inputs, shared weight, scale outputs) is the same map
+        fused = stylegan.ModulatedConv2d(5, 7, 3, w_dim=16, demodulate=demodulate)
+        unfused = stylegan.ModulatedConv2d(5, 7, 3, w_dim=16, demodulate=demodulate, fused=False)
+        unfused.load_state_dict(fused.state_dict())
+        assert torch.allclose(fused(x, w), unfused(x, w), atol=1e-5)
+    with pytest.raises(ValueError, match="5 input channels"):
+        conv(torch.randn(4, 3, 6, 6), w)
+
+
+def test_demodulation_ignores_the_style_scale_and_keeps_unit_variance():
+    torch.manual_seed(0)
+    weight = torch.randn(64, 128, 3, 3)
+    styles = torch.rand(8, 128) + 0.5
+    a = stylegan.modulated_weights(weight, styles)
+    assert torch.allclose(a, stylegan.modulated_weights(weight, 3.0 * styles), atol=1e-6)  # invariant to scaling the style
+    assert torch.allclose(a.pow(2).sum(dim=(2, 3, 4)), torch.ones(8, 64), atol=1e-5)  # unit L2 norm per output map
+    x = torch.randn(8, 128, 32, 32)  # unit-variance input, independent entries
+    out = torch.stack([F.conv2d(x[i:i + 1], a[i], padding=1)[0] for i in range(8)])
+    assert abs(out[..., 1:-1, 1:-1].std().item() - 1.0) < 0.02  # away from the zero padding
+    plain = stylegan.modulated_weights(weight, 3.0 * styles, demodulate=False)
+    assert torch.allclose(plain, 3.0 * stylegan.modulated_weights(weight, styles, demodulate=False))  # without it, scale passes
+
+
+def test_stylegan1_block_output_statistics_are_the_style():
+    torch.manual_seed(0)
+    block = stylegan.StyleGAN1Block(4, 6, w_dim=8, upsample=True)
+    x, w = torch.randn(3, 4, 5, 5), torch.randn(3, 8)
+    out = block(x, w)
+    assert out.shape == (3, 6, 10, 10)
+    # after instance norm every map has mean 0 and std 1, so the output's statistics are exactly (y_b, |y_s|)
+    assert torch.allclose(out.mean(dim=(2, 3)), block.style_bias(w), atol=1e-4)
+    assert torch.allclose(out.std(dim=(2, 3), unbiased=False), block.style_scale(w).abs(), atol=1e-3)
+
+
+def test_minibatch_stddev_appends_the_group_spread():
+    x = torch.randn(8, 3, 4, 4)
+    out = stylegan.minibatch_stddev(x, group_size=4)
+    assert out.shape == (8, 4, 4, 4) and torch.equal(out[:, :3], x)
+    for i in range(8):  # sample i belongs to group i % 2 (groups are strided), members i % 2, i % 2 + 2, ...
+        members = x[i % 2::2]
+        expected = (members.var(dim=0, unbiased=False) + 1e-8).sqrt().mean()
+        assert torch.allclose(out[i, 3], expected.expand(4, 4), atol=1e-6)
+    same = stylegan.minibatch_stddev(x[:1].expand(8, 3, 4, 4).contiguous())
+    assert same[:, 3].max() < 1e-3  # identical samples: no spread
+    with pytest.raises(ValueError, match="multiple"):
+        stylegan.minibatch_stddev(torch.randn(6, 3, 4, 4), group_size=4)
+
+
+def test_r1_penalty_closed_form_and_lazy_step():
+    from gan_tutor import gan_math, train
+
+    a = torch.tensor([1.0, -2.0, 0.5, 3.0])
+    D = torch.nn.Linear(4, 1, bias=False)
+    with torch.no_grad():
+        D.weight.copy_(a.view(1, 4))
+    x = torch.randn(6, 4, requires_grad=True)
+    assert torch.allclose(gan_math.r1_penalty(D(x), x), a.pow(2).sum())  # grad_x (a . x) = a for every sample
+    with pytest.raises(ValueError, match="requires_grad_"):
+        gan_math.r1_penalty(D(x.detach()), x.detach())
+    opt = torch.optim.SGD(D.parameters(), lr=0.1)
+    penalty = train.r1_step(D, opt, x, gamma=2.0)
+    assert torch.allclose(penalty, a.pow(2).sum())
+    assert torch.allclose(D.weight.detach().view(4), a - 0.1 * 2.0 * a)  # d/da (gamma / 2 ||a||^2) = gamma a
+
+
+def test_generator_shapes_slots_truncation_and_w_avg():
+    torch.manual_seed(0)
+    G, D = stylegan.build(stylegan.tier_config("smoke"))
+    z = torch.randn(4, G.z_dim)
+    assert G.n_ws == 8 and G(z).shape == (4, 1, 28, 28) and G.synthesis(G.ws(z)).shape == (4, 1, 32, 32)
+    G.eval()
+    ws = G.ws(z)
+    assert torch.equal(G.synthesis(ws), G.synthesis(ws))  # noise strengths start at zero: no randomness yet
+    before = G.w_avg.clone()
+    G.ws(z)
+    assert torch.equal(G.w_avg, before)  # eval mode does not move the average
+    G.train()
+    G.ws(z)
+    assert torch.allclose(G.w_avg, before + (1 - G.w_avg_beta) * (G.mapping(z).mean(0) - before), atol=1e-6)
+    G.eval()
+    average = G(z, psi=0.0)
+    assert torch.allclose(average, average[:1].expand_as(average), atol=1e-5)  # psi = 0: every sample is the average image
+    G.mixing_prob = 1.0
+    G.train()
+    mixed = G.ws(z)
+    cut = int((mixed != mixed[:, :1]).any(dim=2).any(dim=0).nonzero()[0])
+    assert 1 <= cut < G.n_ws and torch.equal(mixed[:, cut:], mixed[:, cut:cut + 1].expand_as(mixed[:, cut:]))
+    with pytest.raises(ValueError, match="per-slot latents"):
+        G.synthesis(ws[:, :3])
+
+
+def test_discriminator_pads_digits_with_the_background():
+    torch.manual_seed(0)
+    _, D = stylegan.build(stylegan.tier_config("smoke"))
+    x = torch.rand(4, 1, 28, 28) * 2 - 1
+    assert D(x).shape == (4, 1)
+    assert torch.allclose(D(x), D(F.pad(x, (2, 2, 2, 2), value=-1.0)), atol=1e-6)
+    with pytest.raises(ValueError, match="32x32"):
+        stylegan.build(stylegan.tier_config("smoke", image_shape=(1, 64, 64)))
+
+
+def test_cli_trains_stylegan_with_r1_resumes_and_samples(tmp_path, capsys):
+    import numpy as np
+
+    from gan_tutor import cli
+
+    run = tmp_path / "run"
+    assert cli.main(["train", "stylegan", "--tier", "smoke", "--out", str(run), "--steps", "17", "--no-progress"]) == 0
+    assert cli.main(["train", "stylegan", "--tier", "smoke", "--out", str(run), "--steps", "18", "--no-progress"]) == 0
+    assert "from step 17" in capsys.readouterr().out
+    out = tmp_path / "s.npz"
+    assert cli.main(["sample", str(run), "--n", "5", "--out", str(out)]) == 0
+    images = np.load(out)["images"]
+    assert images.shape == (5, 1, 28, 28) and images.min() >= 0 and images.max() <= 1
