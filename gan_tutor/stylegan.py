@@ -418,27 +418,29 @@ class StyleGANConfig(RunConfig):
 
     z_dim: int = 64
     w_dim: int = 64
-    channels: tuple[int, ...] = (128, 128, 64, 32)  # at 4, 8, 16, 32 pixels, G and D alike
+    channels: tuple[int, ...] = (64, 64, 32, 16)  # at 4, 8, 16, 32 pixels, G and D alike
     mapping_layers: int = 2  # NVIDIA's 32x32 (CIFAR-10) configuration uses 2
     mixing_prob: float = 0.0  # style-mixing regularisation, off at 32x32 as in NVIDIA's CIFAR-10 configuration
-    r1_gamma: float = 0.05
-    r1_every: int = 16
+    r1_gamma: float = 5.0  # with 0.05-1 (every 16 steps) D overpowered G and the samples collapsed onto a few digits
+    r1_every: int = 4
     augment: str = ""  # DiffAugment policy for D's inputs (gan_tutor.augment)
-    lr_g: float = 2.5e-3
-    lr_d: float = 2.5e-3
+    lr_g: float = 2e-3
+    lr_d: float = 2e-3
     betas: tuple[float, float] = (0.0, 0.99)
     batch_size: int = 32
     real_label: float = 1.0
     ema_decay: float | None = 0.995
     seed: int = 0
-    steps: int = 6000
+    steps: int = 4000
     image_shape: tuple[int, ...] = (1, 28, 28)
     snapshot_every: int = 500
 
 
+# cpu: a first measured setting, not yet at the target. On mnist-5k, 2-core AMD EPYC: 4,000 steps
+# in about 540 s; EMA weights 77.1% confident, smallest class 7.1%, FD 16.1 (2,000 samples).
 TIERS: dict[str, StyleGANConfig] = {
     "smoke": StyleGANConfig(channels=(16, 16, 16, 8), z_dim=16, w_dim=16, steps=20, snapshot_every=10),
-    "cpu": StyleGANConfig(steps=6000, snapshot_every=500),
+    "cpu": StyleGANConfig(steps=4000, snapshot_every=500),
     "gpu": StyleGANConfig(channels=(256, 256, 256, 128), z_dim=256, w_dim=256, batch_size=64, steps=40000, snapshot_every=2000),
     "full": StyleGANConfig(channels=(512, 512, 512, 512), z_dim=512, w_dim=512, batch_size=64, steps=150000, snapshot_every=5000),
 }
