@@ -86,10 +86,9 @@ class ModelSpec:
             net = self.module.build(cfg)
             z = torch.randn(64, net.z_dim, generator=torch.Generator().manual_seed(cfg.seed))
 
-            @torch.no_grad()
             def snapshot_fn(s: TrainState) -> torch.Tensor:  # the decoder's means for a fixed batch of z
                 net = s.modules["net"]
-                return torch.sigmoid(net.decoder(z.to(next(net.parameters()).device))).float().cpu()
+                return net.decode(z.to(next(net.parameters()).device)).float().cpu()
 
             return fit_likelihood(net, images, self.module.loss_fn(cfg), lr=cfg.lr, batch_size=cfg.batch_size, seed=cfg.seed,
                                   model=self.name, config={**cfg.identity(), "data": data}, device=device, run_dir=run_dir,

@@ -133,12 +133,13 @@ class MappingNetwork(nn.Module):
 
 
 class NoiseInjection(nn.Module):
-    """x + strength_c * noise: one noise map (N, 1, H, W) shared by the channels, a learned strength per
-    channel that starts at zero (at initialisation the output is the input exactly)."""
+    """x + strength * noise: one noise map (N, 1, H, W) shared by the channels, a learned strength that
+    starts at zero (at initialisation the output is the input exactly): one per channel (StyleGAN), or
+    a single one when ``channels`` is None (StyleGAN2)."""
 
-    def __init__(self, channels: int):
+    def __init__(self, channels: int | None):
         super().__init__()
-        self.strength = nn.Parameter(torch.zeros(1, channels, 1, 1))
+        self.strength = nn.Parameter(torch.zeros(()) if channels is None else torch.zeros(1, channels, 1, 1))
 
     def forward(self, x: torch.Tensor, noise: torch.Tensor | None = None) -> torch.Tensor:
         if noise is None:
@@ -270,14 +271,11 @@ class StyleLayer(nn.Module):
     def __init__(self, in_channels: int, out_channels: int, w_dim: int, upsample: bool = False):
         super().__init__()
         self.conv = ModulatedConv2d(in_channels, out_channels, 3, w_dim, upsample=upsample, fused=False)
-        self.noise_strength = nn.Parameter(torch.zeros(()))
+        self.noise = NoiseInjection(None)
         self.bias = nn.Parameter(torch.zeros(1, out_channels, 1, 1))
 
     def forward(self, x: torch.Tensor, w: torch.Tensor, noise: torch.Tensor | None = None) -> torch.Tensor:
-        x = self.conv(x, w)
-        if noise is None:
-            noise = torch.randn(x.shape[0], 1, x.shape[2], x.shape[3], device=x.device, dtype=x.dtype)
-        return F.leaky_relu(x + self.noise_strength * noise + self.bias, 0.2) * LRELU_GAIN
+        return F.leaky_relu(self.noise(self.conv(x, w), noise) + self.bias, 0.2) * LRELU_GAIN
 
 
 class ToRGB(nn.Module):

@@ -43,9 +43,6 @@ from torch import nn
 
 from gan_tutor.config import RunConfig, pick_tier
 
-LN2 = math.log(2.0)
-
-
 # --------------------------------------------------------------------------------------------------
 # The pieces of the ELBO
 # --------------------------------------------------------------------------------------------------
@@ -191,14 +188,18 @@ class VAE(nn.Module):
     def sample(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
         """n images from the prior, as the decoder's pixel means sigmoid(logits) in [0, 1]: (n, C, H, W)."""
         device = next(self.parameters()).device
-        z = torch.randn(n, self.z_dim, generator=generator, device=device)
+        return self.decode(torch.randn(n, self.z_dim, generator=generator, device=device))
+
+    @torch.no_grad()
+    def decode(self, z: torch.Tensor) -> torch.Tensor:
+        """The decoder's pixel means sigmoid(logits) for latents z (N, z_dim): (N, C, H, W) in [0, 1]."""
         return torch.sigmoid(self.decoder(z))
 
     @torch.no_grad()
     def reconstruct(self, x: torch.Tensor) -> torch.Tensor:
         """The decoder's pixel means at the encoder's mean: (N, C, H, W) in [0, 1]."""
         mu, _ = self.encoder(x)
-        return torch.sigmoid(self.decoder(mu))
+        return self.decode(mu)
 
 
 # --------------------------------------------------------------------------------------------------
