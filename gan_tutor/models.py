@@ -70,7 +70,8 @@ class ModelSpec:
                        ema_decay=cfg.ema_decay, n_classes=n_classes,
                        loss=getattr(cfg, "loss", "logistic"), augment=getattr(cfg, "augment", ""),
                        saturating=getattr(cfg, "saturating", False), r1_gamma=getattr(cfg, "r1_gamma", 0.0),
-                       r1_every=getattr(cfg, "r1_every", 16))
+                       r1_every=getattr(cfg, "r1_every", 16), pl_weight=getattr(cfg, "pl_weight", 0.0),
+                       pl_every=getattr(cfg, "pl_every", 4))
 
     def train(self, cfg, images: torch.Tensor, labels: torch.Tensor | None = None, *, data: str, run_dir=None,
               steps: int | None = None, seconds: float | None = None, device="auto", **fit_kwargs) -> TrainState:

@@ -24,12 +24,14 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Callable
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
 from gan_tutor.config import RunConfig, pick_tier
+from gan_tutor.latent import lerp, slerp
 
 LRELU_GAIN = math.sqrt(2.0)  # He gain for (leaky) ReLU, as the papers use with the equalised learning rate
 
@@ -321,6 +323,19 @@ class Generator(nn.Module):
             self.to_rgb.append(ToRGB(channels[hi], image_channels, w_dim))
         self.n_ws = len(self.layers) + 1
         self.register_buffer("w_avg", torch.zeros(w_dim))
+        self.register_buffer("pl_mean", torch.zeros(()))  # running mean of the path lengths (regularisation)
+
+    def slot_resolutions(self) -> list[int]:
+        """The resolution each style slot drives: the slot's style layer, or the last ToRGB for the final slot
+        (the ToRGB at a lower resolution shares the next layer's slot). At 32x32: [4, 8, 8, 16, 16, 32, 32, 32]."""
+        res = [self.resolutions[0]] + [r for r in self.resolutions[1:] for _ in range(2)]
+        return res + [self.resolutions[-1]]
+
+    def make_noise(self, n: int, generator: torch.Generator | None = None) -> list[torch.Tensor]:
+        """One noise map (n, 1, H, W) per style layer, at that layer's resolution: pass the same list to
+        :meth:`synthesis` twice to hold the noise fixed while something else changes."""
+        device = self.const.device
+        return [torch.randn(n, 1, r, r, generator=generator, device=device) for r in self.slot_resolutions()[:-1]]
 
     def ws(self, z: torch.Tensor, psi: float = 1.0, cutoff: int | None = None) -> torch.Tensor:
         """Per-slot latents (N, n_ws, w_dim) for z (N, z_dim): w broadcast to every slot, truncated when psi < 1,
@@ -353,6 +368,24 @@ class Generator(nn.Module):
 
     def forward(self, z: torch.Tensor, psi: float = 1.0, cutoff: int | None = None) -> torch.Tensor:
         return self.crop(self.synthesis(self.ws(z, psi, cutoff)))
+
+    def path_length_penalty(self, z: torch.Tensor, decay: float = 0.01) -> torch.Tensor:
+        """StyleGAN2's path-length regulariser, E[(||J_w^T y||_2 - a)^2] (Karras et al. 2020, section 3.2).
+
+        J_w is the Jacobian of the image with respect to w; y ~ N(0, I) / sqrt(H W) a random image-space
+        direction, so ||J_w^T y|| is how far the image moves per unit step in w, measured in a random
+        direction; a is a running mean of these lengths (``pl_mean``, updated here with ``decay``). Keeping
+        every length near the common value asks for a generator whose image changes by the same amount for
+        the same step in w, wherever in W the step is taken. The norm is over w_dim, averaged over the slots.
+        """
+        ws = self.ws(z)
+        img = self.synthesis(ws)
+        y = torch.randn_like(img) / math.sqrt(img.shape[2] * img.shape[3])
+        (grad,) = torch.autograd.grad((img * y).sum(), ws, create_graph=True)
+        lengths = grad.pow(2).sum(dim=2).mean(dim=1).sqrt()
+        with torch.no_grad():
+            self.pl_mean.lerp_(lengths.mean(), decay)
+        return (lengths - self.pl_mean).pow(2).mean()
 
     def crop(self, img: torch.Tensor) -> torch.Tensor:
         """The centre ``out_size`` x ``out_size`` of the synthesis (all of it when out_size is None)."""
@@ -407,6 +440,105 @@ class Discriminator(nn.Module):
 
 
 # --------------------------------------------------------------------------------------------------
+# Looking inside: style mixing, noise, feature statistics, path lengths
+# --------------------------------------------------------------------------------------------------
+
+
+def mix_styles(ws_a: torch.Tensor, ws_b: torch.Tensor, slots: slice | range | list[int]) -> torch.Tensor:
+    """Per-slot latents with the given ``slots`` taken from ``ws_b`` and the rest from ``ws_a`` (both
+    (N, n_ws, w_dim)): e.g. slots 0-2 (4x4 and 8x8) from B gives B's coarse styles with A's fine ones."""
+    if ws_a.shape != ws_b.shape or ws_a.dim() != 3:
+        raise ValueError(f"ws_a and ws_b must both be per-slot latents (N, n_ws, w_dim) of one shape, got {tuple(ws_a.shape)} and {tuple(ws_b.shape)}.")
+    out = ws_a.clone()
+    out[:, slots] = ws_b[:, slots]
+    return out
+
+
+@torch.no_grad()
+def noise_std_map(G: Generator, ws: torch.Tensor, layers: list[int] | None = None, draws: int = 16, seed: int = 0) -> torch.Tensor:
+    """Per-pixel standard deviation of G's image (cropped) over ``draws`` draws of the noise at ``layers``
+    (style-layer indices; all when None) with w and the other layers' noise held fixed: where, and how
+    much, that layer's noise changes the picture. ``ws``: (N, n_ws, w_dim); returns (N, C, H, W)."""
+    g = torch.Generator(device=ws.device).manual_seed(seed)
+    fixed = G.make_noise(ws.shape[0], g)
+    chosen = range(len(fixed)) if layers is None else layers
+    images = []
+    for _ in range(draws):
+        noise = [torch.randn(f.shape, generator=g, device=f.device) if i in chosen else f for i, f in enumerate(fixed)]
+        images.append(G.crop(G.synthesis(ws, noise)))
+    return torch.stack(images).std(dim=0)
+
+
+@torch.no_grad()
+def layer_features(G: Generator, ws: torch.Tensor, noise: list[torch.Tensor] | None = None) -> list[torch.Tensor]:
+    """The output of every style layer (after its activation) for per-slot latents ``ws``, in order."""
+    out: list[torch.Tensor] = []
+    handles = [layer.register_forward_hook(lambda m, i, o: out.append(o.detach())) for layer in G.layers]
+    try:
+        G.synthesis(ws, noise)
+    finally:
+        for h in handles:
+            h.remove()
+    return out
+
+
+def peak_to_mean(x: torch.Tensor) -> torch.Tensor:
+    """max |x| / mean |x| over the spatial positions, per sample and channel, (N, C): a droplet (one strong,
+    localised spike in a feature map) shows as a large ratio; a 3x3 map of equal magnitudes gives 1."""
+    a = x.abs().flatten(2)
+    return a.amax(dim=2) / a.mean(dim=2).clamp_min(1e-12)
+
+
+def spike_after_norm(x: torch.Tensor, height: float, norm: Callable[[torch.Tensor], torch.Tensor]) -> float:
+    """Add a spike of ``height`` at the centre of feature maps x (N, C, H, W), apply ``norm`` and return the
+    standard deviation of the output *away from the spike* (outside its 5x5 neighbourhood), relative to the
+    same quantity without the spike. With instance normalisation the ratio falls as the spike grows: one
+    strong spike shrinks everything else, the lever StyleGAN's generator found (the droplets). With a
+    demodulated convolution the normalisation depends on the weights, not on the data, and the ratio stays 1."""
+    h, w = x.shape[2], x.shape[3]
+    spiked = x.clone()
+    spiked[:, :, h // 2, w // 2] += height
+    away = torch.ones(h, w, dtype=torch.bool, device=x.device)
+    away[max(0, h // 2 - 2):h // 2 + 3, max(0, w // 2 - 2):w // 2 + 3] = False
+    return float(norm(spiked)[..., away].std() / norm(x)[..., away].std())
+
+
+@torch.no_grad()
+def path_length(G: Generator, feature_fn: Callable[[torch.Tensor], torch.Tensor], space: str = "w", n: int = 1000,
+                eps: float = 1e-4, seed: int = 0, batch_size: int = 250) -> float:
+    """A perceptual-path-length style measure (Karras et al. 2019, section 4.2): the mean of
+    d(g(t), g(t + eps)) / eps^2 over random pairs of latents and random t in [0, 1], where g(t) is the image at
+    position t of the interpolation between the pair and d the squared distance between ``feature_fn``'s
+    embeddings of the two images (the paper uses LPIPS; pass e.g. a digit classifier's features).
+
+    ``space="z"`` interpolates the latents z spherically (slerp); ``space="w"`` interpolates the mapped w
+    linearly. Noise is held fixed along each pair. As in the paper, the lowest and highest 1% are dropped
+    before averaging. Smaller means a smoother, less entangled latent space.
+    """
+    if space not in ("z", "w"):
+        raise ValueError(f"space must be 'z' or 'w', got {space!r}.")
+    g = torch.Generator(device=G.const.device).manual_seed(seed)
+    dists = []
+    for start in range(0, n, batch_size):
+        m = min(batch_size, n - start)
+        z0, z1 = (torch.randn(m, G.z_dim, generator=g, device=G.const.device) for _ in range(2))
+        t = torch.rand(m, 1, generator=g, device=G.const.device)
+        noise = G.make_noise(m, g)
+        if space == "z":
+            a, b = slerp(z0, z1, t), slerp(z0, z1, t + eps)
+            wa, wb = G.mapping(a), G.mapping(b)
+        else:
+            w0, w1 = G.mapping(z0), G.mapping(z1)
+            wa, wb = lerp(w0, w1, t), lerp(w0, w1, t + eps)
+        imgs = [G.crop(G.synthesis(w.unsqueeze(1).repeat(1, G.n_ws, 1), noise)) for w in (wa, wb)]
+        fa, fb = feature_fn(imgs[0]).flatten(1).double(), feature_fn(imgs[1]).flatten(1).double()
+        dists.append((fa - fb).pow(2).sum(dim=1) / eps**2)
+    d = torch.cat(dists)
+    lo, hi = torch.quantile(d, 0.01), torch.quantile(d, 0.99)
+    return float(d[(d >= lo) & (d <= hi)].mean())
+
+
+# --------------------------------------------------------------------------------------------------
 # Runs: config, tiers, build
 # --------------------------------------------------------------------------------------------------
 
@@ -421,6 +553,8 @@ class StyleGANConfig(RunConfig):
     mixing_prob: float = 0.0  # style-mixing regularisation, off at 32x32 as in NVIDIA's CIFAR-10 configuration
     r1_gamma: float = 5.0  # with 0.05-1 (every 16 steps) D overpowered G and the samples collapsed onto a few digits
     r1_every: int = 4
+    pl_weight: float = 0.0  # path-length regularisation (StyleGAN2 uses 2), off at 32x32 as in NVIDIA's CIFAR-10 configuration
+    pl_every: int = 4
     augment: str = ""  # DiffAugment policy for D's inputs (gan_tutor.augment)
     lr_g: float = 2e-3
     lr_d: float = 2e-3

@@ -221,6 +221,16 @@ def r1_step(D, opt_D, real, gamma: float, y_real=None) -> torch.Tensor:
     return penalty.detach()
 
 
+def pl_step(G, opt_G, z, weight: float) -> torch.Tensor:
+    """One generator update on ``weight`` times G's path-length penalty alone (``G.path_length_penalty(z)``,
+    e.g. :meth:`gan_tutor.stylegan.Generator.path_length_penalty`), in full precision; returns the penalty."""
+    opt_G.zero_grad(set_to_none=True)
+    penalty = G.path_length_penalty(z)
+    (weight * penalty).backward()
+    opt_G.step()
+    return penalty.detach()
+
+
 @torch.no_grad()
 def ema_update(ema: nn.Module, model: nn.Module, decay: float) -> None:
     """theta_ema <- decay * theta_ema + (1 - decay) * theta; buffers (e.g. batch-norm statistics) copied."""
@@ -478,6 +488,8 @@ class GANLoop:
     augment: str = ""  # DiffAugment policy for D's inputs, e.g. "translation,cutout" (gan_tutor.augment)
     r1_gamma: float = 0.0  # > 0: R1 penalty gamma / 2 E||grad_x D(x)||^2 on real images (gan_math.r1_penalty)
     r1_every: int = 16  # lazy regularisation: the penalty every r1_every D steps, weighted by r1_every
+    pl_weight: float = 0.0  # > 0: G's path-length penalty (G.path_length_penalty, e.g. a StyleGAN generator)
+    pl_every: int = 4  # lazy, as R1: every pl_every G steps, weighted by pl_every, on half a batch
 
 
 def to_unit_range(x: torch.Tensor) -> torch.Tensor:
@@ -532,6 +544,9 @@ def fit_gan(
     """
     _check_loss(loop.loss)
     parse_policy(loop.augment)  # an unknown augmentation fails before any training
+    if loop.pl_weight > 0 and not hasattr(G, "path_length_penalty"):
+        raise ValueError(f"pl_weight={loop.pl_weight} needs a generator with a path_length_penalty(z) method "
+                         f"(a StyleGAN generator); {type(G).__name__} has none: set pl_weight=0.")
     device = pick_device(device)
     if state is None:
         G, D = G.to(device), D.to(device)
@@ -555,6 +570,8 @@ def fit_gan(
         if loop.r1_gamma > 0 and s.step % loop.r1_every == 0:
             r1_step(D, s.optimizers["D"], real, loop.r1_gamma * loop.r1_every, y_real)
         g = g_step(G, D, s.optimizers["G"], z, y_fake, loop.saturating, amp, loop.loss, aug)
+        if loop.pl_weight > 0 and s.step % loop.pl_every == 0:
+            pl_step(G, s.optimizers["G"], z[: max(1, b // 2)], loop.pl_weight * loop.pl_every)
         if "G_ema" in s.modules:
             ema_update(s.modules["G_ema"], G, loop.ema_decay)
         return {"loss_d": d.loss, "loss_g": g.loss, "d_real": d.d_real, "d_fake": d.d_fake}

@@ -196,3 +196,123 @@ def test_cli_trains_stylegan_with_r1_resumes_and_samples(tmp_path, capsys):
     assert cli.main(["sample", str(run), "--n", "5", "--out", str(out)]) == 0
     images = np.load(out)["images"]
     assert images.shape == (5, 1, 28, 28) and images.min() >= 0 and images.max() <= 1
+
+
+@pytest.fixture
+def float64():
+    old = torch.get_default_dtype()
+    torch.set_default_dtype(torch.float64)
+    yield
+    torch.set_default_dtype(old)
+
+
+def _tiny_generator(seed: int = 0) -> stylegan.Generator:
+    torch.manual_seed(seed)
+    G = stylegan.Generator(z_dim=4, w_dim=4, channels={4: 4, 8: 3}, mapping_layers=1)
+    with torch.no_grad():
+        for layer in G.layers:
+            layer.noise.strength.fill_(0.3)  # noise on, so holding it fixed matters
+    return G
+
+
+def test_path_length_penalty_is_the_norm_of_an_explicit_jacobian_product(float64):
+    G = _tiny_generator()
+    z = torch.randn(3, G.z_dim)
+    torch.manual_seed(7)
+    penalty = G.path_length_penalty(z)
+    # the same random draws, in the same order: noise for each style layer, then the image-space direction y
+    torch.manual_seed(7)
+    ws = G.ws(z).detach()
+    noise = [torch.randn(3, 1, r, r) for r in G.slot_resolutions()[:-1]]
+    img = G.synthesis(ws, noise)
+    y = torch.randn_like(img) / math.sqrt(img.shape[2] * img.shape[3])
+    lengths = []
+    for i in range(3):
+        jac = torch.autograd.functional.jacobian(lambda w: G.synthesis(w[None], [n[i:i + 1] for n in noise])[0], ws[i])
+        jty = (jac * y[i][..., None, None]).sum(dim=(0, 1, 2))  # (n_ws, w_dim)
+        lengths.append(jty.pow(2).sum(1).mean().sqrt())
+    lengths = torch.stack(lengths)
+    expected_mean = 0.01 * lengths.mean()  # pl_mean starts at 0, decay 0.01
+    assert torch.allclose(G.pl_mean, expected_mean)
+    assert torch.allclose(penalty, (lengths - expected_mean).pow(2).mean())
+
+
+def test_path_length_regularisation_trains_and_needs_a_stylegan_generator():
+    from gan_tutor import dcgan, train
+    from gan_tutor.models import get_model
+
+    spec = get_model("stylegan")
+    cfg = spec.config("smoke", pl_weight=2.0, pl_every=2)
+    images = torch.rand(32, 1, 28, 28)
+    state = spec.train(cfg, images, data="random", steps=4, device="cpu", progress=False)
+    assert state.modules["G"].pl_mean > 0  # two lazy penalty steps moved the running mean off zero
+    dcfg = dcgan.tier_config("smoke")
+    G, D = dcgan.build(dcfg)
+    with pytest.raises(ValueError, match="path_length_penalty"):
+        train.fit_gan(G, D, images * 2 - 1, train.GANLoop(z_dim=dcfg.z_dim, batch_size=8, pl_weight=1.0), steps=1, device="cpu",
+                      progress=False)
+
+
+def test_style_mixing_noise_maps_and_slots():
+    G = _tiny_generator()
+    G.eval()
+    assert G.slot_resolutions() == [4, 8, 8, 8]  # 4x4 layer; 8x8 up and plain layers; the last ToRGB
+    assert [tuple(n.shape) for n in G.make_noise(2)] == [(2, 1, 4, 4), (2, 1, 8, 8), (2, 1, 8, 8)]
+    a, b = G.ws(torch.randn(2, G.z_dim)), G.ws(torch.randn(2, G.z_dim))
+    mixed = stylegan.mix_styles(a, b, slice(0, 2))
+    assert torch.equal(mixed[:, :2], b[:, :2]) and torch.equal(mixed[:, 2:], a[:, 2:])
+    with pytest.raises(ValueError, match="one shape"):
+        stylegan.mix_styles(a, b[:1], slice(0, 2))
+    # noise at a layer changes the image only where that layer's strength is non-zero
+    with torch.no_grad():
+        G.layers[1].noise.strength.zero_()
+    assert stylegan.noise_std_map(G, a, layers=[1], draws=4).abs().max() == 0
+    assert stylegan.noise_std_map(G, a, layers=[2], draws=4).abs().max() > 0
+    assert stylegan.noise_std_map(G, a, draws=4).shape == (2, 1, 8, 8)
+    feats = stylegan.layer_features(G, a)
+    assert [tuple(f.shape) for f in feats] == [(2, 4, 4, 4), (2, 3, 8, 8), (2, 3, 8, 8)]
+    assert not G.layers[0]._forward_hooks  # the hooks are removed afterwards
+
+
+def test_peak_to_mean_and_a_spike_under_instance_norm_and_demodulation():
+    x = torch.ones(1, 1, 4, 4)
+    x[0, 0, 1, 2] = 17.0
+    assert torch.allclose(stylegan.peak_to_mean(x), torch.tensor([[17.0 / 2.0]]))  # mean |x| = (15 + 17) / 16
+    torch.manual_seed(0)
+    x = torch.randn(2, 3, 9, 9)
+    for h in (0.0, 5.0, 20.0):
+        # instance norm divides by the map's own std, which the spike inflates: the rest shrinks by sigma / sigma'
+        spiked = x.clone()
+        spiked[:, :, 4, 4] += h
+        ratio = (x.var((2, 3), unbiased=False) / spiked.var((2, 3), unbiased=False)).sqrt()
+        got = stylegan.spike_after_norm(x[:1, :1], h, lambda t: F.instance_norm(t, eps=0.0))
+        assert got == pytest.approx(float(ratio[0, 0]), rel=1e-5)
+    conv = stylegan.ModulatedConv2d(3, 3, 3, w_dim=4)
+    w = torch.randn(2, 4)
+    assert stylegan.spike_after_norm(x, 50.0, lambda t: conv(t, w)) == pytest.approx(1.0, abs=1e-6)
+
+
+@pytest.mark.parametrize("space", ["z", "w"])
+def test_path_length_is_the_squared_feature_speed_along_the_interpolation(float64, space):
+    from gan_tutor.latent import lerp, slerp
+
+    G = _tiny_generator(1)
+    G.eval()
+    proj = torch.randn(5, 64)
+    feature_fn = lambda img: img.flatten(1) @ proj.t()  # noqa: E731
+    got = stylegan.path_length(G, feature_fn, space=space, n=1, eps=1e-6, seed=3)
+    g = torch.Generator().manual_seed(3)  # the draws path_length makes, in its order
+    z0, z1 = torch.randn(1, 4, generator=g), torch.randn(1, 4, generator=g)
+    t = torch.rand(1, 1, generator=g)
+    noise = G.make_noise(1, g)
+
+    def f(t):
+        w = G.mapping(slerp(z0, z1, t)) if space == "z" else lerp(G.mapping(z0), G.mapping(z1), t)
+        return feature_fn(G.crop(G.synthesis(w.unsqueeze(1).repeat(1, G.n_ws, 1), noise)))
+
+    _, speed = torch.func.jvp(f, (t,), (torch.ones_like(t),))
+    assert got == pytest.approx(float(speed.pow(2).sum()), rel=1e-4)
+    scaled = stylegan.path_length(G, lambda img: 3 * feature_fn(img), space=space, n=1, eps=1e-6, seed=3)
+    assert scaled == pytest.approx(9 * got, rel=1e-6)
+    with pytest.raises(ValueError, match="'z' or 'w'"):
+        stylegan.path_length(G, feature_fn, space="x")
