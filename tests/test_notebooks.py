@@ -52,6 +52,9 @@ def test_anatomy(path):
     for name in ("TIER", "SEED", "DEVICE", "DATASET", "RUN_ROOT"):
         assert re.search(rf"^{name} = ", params[0].source, re.M), f"parameters cell lacks {name}"
     assert "## References" in cells[-1].source
+    leftovers = [(i, line) for i, c in enumerate(cells) if c.cell_type == "markdown"
+                 for line in c.source.splitlines() if re.fullmatch(r"[A-Z][A-Z_]{3,}", line.strip())]
+    assert not leftovers, f"placeholder lines left in markdown cells: {leftovers}"
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=IDS)
