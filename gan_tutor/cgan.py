@@ -44,7 +44,25 @@ from gan_tutor import dcgan
 from gan_tutor.config import RunConfig, pick_tier
 
 
-class Generator(nn.Module):
+class LabelPrior:
+    """For a conditional generator (an ``nn.Module`` with ``n_classes``): p(y), the label frequencies of the
+    training data, kept as the buffer ``prior`` (saved with the weights). Unconditional sampling from a
+    self-conditioned model draws y from it (:meth:`sample_labels`)."""
+
+    def _init_prior(self, n_classes: int) -> None:
+        self.register_buffer("prior", torch.full((n_classes,), 1.0 / n_classes))
+
+    @torch.no_grad()
+    def set_prior(self, y: torch.Tensor) -> None:
+        """p(y) <- the frequencies of the training labels y (N,)."""
+        self.prior.copy_(torch.bincount(y.cpu(), minlength=len(self.prior)).float() / len(y))
+
+    def sample_labels(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
+        """n labels drawn from p(y): (n,) int64 on the prior's device."""
+        return torch.multinomial(self.prior, n, replacement=True, generator=generator)
+
+
+class Generator(LabelPrior, nn.Module):
     """G(z, y): z (N, z_dim), y (N,) int64 in [0, K) -> x (N, channels, 28, 28) in [-1, 1]."""
 
     def __init__(self, z_dim: int = 64, n_classes: int = 10, embed_dim: int = 16, ngf: int = 32, channels: int = 1):
@@ -52,18 +70,7 @@ class Generator(nn.Module):
         self.z_dim, self.n_classes = z_dim, n_classes
         self.embed = nn.Embedding(n_classes, embed_dim)  # e(y); N(0, 1) init, the scale of z
         self.body = dcgan.Generator(z_dim + embed_dim, ngf, channels)
-        # p(y): the label frequencies of the training data, saved with the weights; unconditional sampling
-        # from a self-conditioned model draws y from it (sample_labels)
-        self.register_buffer("prior", torch.full((n_classes,), 1.0 / n_classes))
-
-    @torch.no_grad()
-    def set_prior(self, y: torch.Tensor) -> None:
-        """p(y) <- the frequencies of the training labels y (N,)."""
-        self.prior.copy_(torch.bincount(y.cpu(), minlength=self.n_classes).float() / len(y))
-
-    def sample_labels(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
-        """n labels drawn from p(y): (n,) int64 on the prior's device."""
-        return torch.multinomial(self.prior, n, replacement=True, generator=generator)
+        self._init_prior(n_classes)
 
     def forward(self, z: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         """z (N, z_dim), y (N,) -> (N, channels, 28, 28)."""

@@ -210,8 +210,9 @@ def build(cfg: DCGANConfig) -> tuple[nn.Module, nn.Module]:
             Discriminator(cfg.ndf, c, cfg.spectral_norm, cfg.batch_norm))
 
 
-def training_labels(cfg: DCGANConfig, images: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor | None:
-    """What the loop conditions on: cluster ids of ``images`` (N, C, 28, 28) when ``cfg.clusters`` > 0
+def training_labels(cfg, images: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor | None:
+    """What the loop conditions on, for any config with ``clusters``, ``cluster_method`` and ``seed`` (the
+    self-conditioned DCGAN and StyleGAN-lite): cluster ids of ``images`` (N, C, 28, 28) when ``cfg.clusters`` > 0
     (``cgan.cluster_labels`` with ``cfg.cluster_method``; the dataset's own labels are never used), else nothing."""
     if not cfg.clusters:
         return None

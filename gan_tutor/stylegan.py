@@ -15,7 +15,12 @@ r"""StyleGAN's building blocks, written from the papers, sized for a CPU.
   smuggles signal strength past the normalisation in one strong, localised spike); the style moves
   into the convolution's weights, w'_{ijk} = s_i w_{ijk}, and *demodulation* rescales each output map,
   w''_{ijk} = w'_{ijk} / sqrt(sum_{i,k} w'^2_{ijk} + eps), so that unit-variance inputs give
-  unit-variance outputs in expectation (:class:`ModulatedConv2d`, one grouped convolution per batch).
+  unit-variance outputs in expectation (:class:`ModulatedConv2d`, one grouped convolution per batch);
+  path-length regularisation, E(||J_w^T y|| - a)^2 (:meth:`Generator.path_length_penalty`).
+* Measuring what the parts do: style mixing (:func:`mix_styles`), where each layer's noise acts
+  (:func:`noise_std_map`), feature statistics (:func:`layer_features`, :func:`peak_to_mean`,
+  :func:`spike_after_norm`: why instance normalisation invites droplets), and a perceptual-path-length
+  style comparison of interpolation in Z and in W (:func:`path_length`, Karras et al. 2019, section 4.2).
 
 Taught in: notebook 06 (StyleGAN and AdaIN).
 """
@@ -30,7 +35,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from gan_tutor.cgan import LabelPrior
 from gan_tutor.config import RunConfig, pick_tier
+from gan_tutor.dcgan import training_labels  # noqa: F401  (cluster ids when cfg.clusters > 0; models.ModelSpec calls it)
 from gan_tutor.latent import lerp, slerp
 
 LRELU_GAIN = math.sqrt(2.0)  # He gain for (leaky) ReLU, as the papers use with the equalised learning rate
@@ -116,19 +123,32 @@ def normalize_z(z: torch.Tensor, eps: float = 1e-8) -> torch.Tensor:
 
 
 class MappingNetwork(nn.Module):
-    """w = MLP(normalize_z(z)): ``n_layers`` equalised linear layers with LeakyReLU(0.2), lr multiplier 0.01."""
+    """w = MLP(normalize_z(z)): ``n_layers`` equalised linear layers with LeakyReLU(0.2), lr multiplier 0.01.
 
-    def __init__(self, z_dim: int, w_dim: int, n_layers: int = 2, lr_mul: float = 0.01):
+    Conditional (``n_classes`` > 0), as NVIDIA's conditional StyleGAN2: a learned embedding e(y) of the label,
+    normalised like z, is appended to it, w = MLP([normalize_z(z); normalize_z(e(y))]).
+    """
+
+    def __init__(self, z_dim: int, w_dim: int, n_layers: int = 2, lr_mul: float = 0.01, n_classes: int = 0):
         super().__init__()
-        layers, width = [], z_dim
+        self.n_classes = n_classes
+        self.embed = nn.Embedding(n_classes, z_dim) if n_classes else None
+        layers, width = [], 2 * z_dim if n_classes else z_dim
         for _ in range(n_layers):
             layers.append(EqualLinear(width, w_dim, lr_mul=lr_mul, gain=LRELU_GAIN))
             width = w_dim
         self.layers = nn.ModuleList(layers)
         self.z_dim, self.w_dim = z_dim, w_dim
 
-    def forward(self, z: torch.Tensor) -> torch.Tensor:
+    def forward(self, z: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
         x = normalize_z(z)
+        if self.n_classes:
+            if y is None:
+                raise ValueError(f"this generator is conditioned on {self.n_classes} clusters: pass labels y (N,), "
+                                 "e.g. G.sample_labels(N) draws them from their training frequencies.")
+            x = torch.cat([x, normalize_z(self.embed(y))], dim=1)
+        elif y is not None:
+            raise ValueError("this generator is unconditional: call it without labels.")
         for layer in self.layers:
             x = F.leaky_relu(layer(x), 0.2)
         return x
@@ -152,7 +172,8 @@ class NoiseInjection(nn.Module):
 def truncate(w: torch.Tensor, w_avg: torch.Tensor, psi: float, cutoff: int | None = None) -> torch.Tensor:
     """The truncation trick in W: w_avg + psi (w - w_avg) on the style slots before ``cutoff`` (all when None).
 
-    ``w``: (N, n_slots, w_dim) per-slot latents; ``w_avg``: (w_dim,). psi = 1 leaves w unchanged; psi = 0
+    ``w``: (N, n_slots, w_dim) per-slot latents; ``w_avg``: (w_dim,), or (N, 1, w_dim) for one centre per sample
+    (a conditional generator truncates towards the mean w of each sample's label). psi = 1 leaves w unchanged; psi = 0
     gives the average image; slots from ``cutoff`` on (the finer resolutions) keep their own w.
     """
     if w.dim() != 3:
@@ -292,7 +313,7 @@ class ToRGB(nn.Module):
         return self.conv(x, w) + self.bias
 
 
-class Generator(nn.Module):
+class Generator(LabelPrior, nn.Module):
     """StyleGAN2's skip generator at 32x32, lite: z -> w (mapping), a learned 4x4 constant, style layers at
     4, 8, 16, 32 (two per resolution above 4, the first upsampling), and a ToRGB at every resolution whose
     outputs are upsampled and summed.
@@ -302,10 +323,15 @@ class Generator(nn.Module):
     w during training, for truncation. In training mode, with probability ``mixing_prob``, two latents
     are mapped and the slots switch from one to the other at a random crossover (style-mixing
     regularisation). ``forward(z)`` returns images (N, C, 32, 32), roughly in [-1, 1].
+
+    With ``n_classes`` > 0 the mapping network also reads a label (self-conditioning on clusters, as the
+    DCGAN of notebook 03): ``forward(z, y)``, ``ws(z, y)``; a mean w per label (``w_avg_class``) is tracked
+    too, and truncation pulls each latent towards the mean of its own label.
     """
 
     def __init__(self, z_dim: int = 64, w_dim: int = 64, channels: dict[int, int] | None = None, image_channels: int = 1,
-                 mapping_layers: int = 2, mixing_prob: float = 0.0, w_avg_beta: float = 0.995, out_size: int | None = None):
+                 mapping_layers: int = 2, mixing_prob: float = 0.0, w_avg_beta: float = 0.995, out_size: int | None = None,
+                 mapping_lr_mul: float = 0.01, n_classes: int = 0):
         super().__init__()
         self.out_size = out_size  # e.g. 28: the centre of the 32x32 synthesis (MNIST padded to 32 by 2 pixels)
         channels = channels or {4: 128, 8: 128, 16: 64, 32: 32}
@@ -313,7 +339,8 @@ class Generator(nn.Module):
         if self.resolutions[0] != 4 or any(b != 2 * a for a, b in zip(self.resolutions, self.resolutions[1:])):
             raise ValueError(f"channels must be given for 4, 8, 16, ... (each resolution doubling), got {sorted(channels)}.")
         self.z_dim, self.w_dim, self.mixing_prob, self.w_avg_beta = z_dim, w_dim, mixing_prob, w_avg_beta
-        self.mapping = MappingNetwork(z_dim, w_dim, mapping_layers)
+        self.n_classes = n_classes
+        self.mapping = MappingNetwork(z_dim, w_dim, mapping_layers, mapping_lr_mul, n_classes)
         self.const = nn.Parameter(torch.randn(1, channels[4], 4, 4))
         self.layers = nn.ModuleList([StyleLayer(channels[4], channels[4], w_dim)])
         self.to_rgb = nn.ModuleList([ToRGB(channels[4], image_channels, w_dim)])
@@ -324,6 +351,9 @@ class Generator(nn.Module):
         self.n_ws = len(self.layers) + 1
         self.register_buffer("w_avg", torch.zeros(w_dim))
         self.register_buffer("pl_mean", torch.zeros(()))  # running mean of the path lengths (regularisation)
+        if n_classes:
+            self._init_prior(n_classes)
+            self.register_buffer("w_avg_class", torch.zeros(n_classes, w_dim))
 
     def slot_resolutions(self) -> list[int]:
         """The resolution each style slot drives: the slot's style layer, or the last ToRGB for the final slot
@@ -337,20 +367,28 @@ class Generator(nn.Module):
         device = self.const.device
         return [torch.randn(n, 1, r, r, generator=generator, device=device) for r in self.slot_resolutions()[:-1]]
 
-    def ws(self, z: torch.Tensor, psi: float = 1.0, cutoff: int | None = None) -> torch.Tensor:
-        """Per-slot latents (N, n_ws, w_dim) for z (N, z_dim): w broadcast to every slot, truncated when psi < 1,
-        mixed with a second latent's in training (style-mixing regularisation)."""
-        w = self.mapping(z)
+    def ws(self, z: torch.Tensor, y: torch.Tensor | None = None, psi: float = 1.0, cutoff: int | None = None) -> torch.Tensor:
+        """Per-slot latents (N, n_ws, w_dim) for z (N, z_dim) (and labels y (N,) when conditional): w broadcast to
+        every slot, truncated when psi < 1, mixed with a second latent's in training (style-mixing regularisation)."""
+        w = self.mapping(z, y)
         if self.training:
-            with torch.no_grad():
-                self.w_avg.lerp_(w.detach().mean(0), 1.0 - self.w_avg_beta)
+            self._track_average(w.detach(), y)
         ws = w.unsqueeze(1).repeat(1, self.n_ws, 1)
         if self.training and self.mixing_prob > 0 and torch.rand(()) < self.mixing_prob:
             cut = int(torch.randint(1, self.n_ws, ()))
-            ws[:, cut:] = self.mapping(torch.randn_like(z)).unsqueeze(1)
+            ws[:, cut:] = self.mapping(torch.randn_like(z), y).unsqueeze(1)
         if psi != 1.0:
-            ws = truncate(ws, self.w_avg, psi, cutoff)
+            ws = truncate(ws, self.w_avg if not self.n_classes else self.w_avg_class[y].unsqueeze(1), psi, cutoff)
         return ws
+
+    @torch.no_grad()
+    def _track_average(self, w: torch.Tensor, y: torch.Tensor | None) -> None:
+        self.w_avg.lerp_(w.mean(0), 1.0 - self.w_avg_beta)
+        if self.n_classes:
+            counts = torch.bincount(y, minlength=self.n_classes)
+            present = counts > 0
+            means = torch.zeros_like(self.w_avg_class).index_add_(0, y, w)[present] / counts[present, None]
+            self.w_avg_class[present] = self.w_avg_class[present].lerp(means, 1.0 - self.w_avg_beta)
 
     def synthesis(self, ws: torch.Tensor, noise: list[torch.Tensor] | None = None) -> torch.Tensor:
         """Images from per-slot latents (N, n_ws, w_dim); ``noise``: one map per style layer, or fresh noise."""
@@ -366,10 +404,10 @@ class Generator(nn.Module):
             img = F.interpolate(img, scale_factor=2, mode="bilinear", align_corners=False) + self.to_rgb[r](x, ws[:, i + 2])
         return img
 
-    def forward(self, z: torch.Tensor, psi: float = 1.0, cutoff: int | None = None) -> torch.Tensor:
-        return self.crop(self.synthesis(self.ws(z, psi, cutoff)))
+    def forward(self, z: torch.Tensor, y: torch.Tensor | None = None, psi: float = 1.0, cutoff: int | None = None) -> torch.Tensor:
+        return self.crop(self.synthesis(self.ws(z, y, psi, cutoff)))
 
-    def path_length_penalty(self, z: torch.Tensor, decay: float = 0.01) -> torch.Tensor:
+    def path_length_penalty(self, z: torch.Tensor, y: torch.Tensor | None = None, decay: float = 0.01) -> torch.Tensor:
         """StyleGAN2's path-length regulariser, E[(||J_w^T y||_2 - a)^2] (Karras et al. 2020, section 3.2).
 
         J_w is the Jacobian of the image with respect to w; y ~ N(0, I) / sqrt(H W) a random image-space
@@ -378,10 +416,10 @@ class Generator(nn.Module):
         every length near the common value asks for a generator whose image changes by the same amount for
         the same step in w, wherever in W the step is taken. The norm is over w_dim, averaged over the slots.
         """
-        ws = self.ws(z)
+        ws = self.ws(z, y)
         img = self.synthesis(ws)
-        y = torch.randn_like(img) / math.sqrt(img.shape[2] * img.shape[3])
-        (grad,) = torch.autograd.grad((img * y).sum(), ws, create_graph=True)
+        direction = torch.randn_like(img) / math.sqrt(img.shape[2] * img.shape[3])
+        (grad,) = torch.autograd.grad((img * direction).sum(), ws, create_graph=True)
         lengths = grad.pow(2).sum(dim=2).mean(dim=1).sqrt()
         with torch.no_grad():
             self.pl_mean.lerp_(lengths.mean(), decay)
@@ -415,7 +453,7 @@ class Discriminator(nn.Module):
     """StyleGAN2's residual discriminator at 32x32, lite: FromRGB, residual blocks 32 -> 16 -> 8 -> 4,
     minibatch standard deviation, a 3x3 convolution and two linear layers to one logit."""
 
-    def __init__(self, channels: dict[int, int] | None = None, image_channels: int = 1, mbstd_group: int = 4):
+    def __init__(self, channels: dict[int, int] | None = None, image_channels: int = 1, mbstd_group: int = 4, n_classes: int = 0):
         super().__init__()
         channels = channels or {4: 128, 8: 128, 16: 64, 32: 32}
         res = sorted(channels, reverse=True)
@@ -427,8 +465,12 @@ class Discriminator(nn.Module):
         self.conv = EqualConv2d(c4 + 1, c4, 3, padding=1, gain=LRELU_GAIN)
         self.fc = EqualLinear(c4 * 16, c4, gain=LRELU_GAIN)
         self.out = EqualLinear(c4, 1)
+        self.n_classes = n_classes  # > 0: a projection term <e(y), h> on the last features (Miyato & Koyama 2018)
+        self.embed = nn.Embedding(n_classes, c4) if n_classes else None
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
+        if (y is None) != (not self.n_classes):
+            raise ValueError("a conditional discriminator needs labels y; an unconditional one takes none.")
         if x.shape[-1] < self.size:
             m = (self.size - x.shape[-1]) // 2
             x = F.pad(x, (m, self.size - x.shape[-1] - m) * 2, value=-1.0)
@@ -436,7 +478,10 @@ class Discriminator(nn.Module):
         for block in self.blocks:
             x = block(x)
         x = F.leaky_relu(self.conv(minibatch_stddev(x, self.mbstd_group)), 0.2)
-        return self.out(F.leaky_relu(self.fc(x.flatten(1)), 0.2))
+        h = F.leaky_relu(self.fc(x.flatten(1)), 0.2)
+        if not self.n_classes:
+            return self.out(h)
+        return self.out(h) + (self.embed(y) * h).sum(dim=1, keepdim=True) / math.sqrt(h.shape[1])
 
 
 # --------------------------------------------------------------------------------------------------
@@ -512,7 +557,7 @@ def path_length(G: Generator, feature_fn: Callable[[torch.Tensor], torch.Tensor]
     embeddings of the two images (the paper uses LPIPS; pass e.g. a digit classifier's features).
 
     ``space="z"`` interpolates the latents z spherically (slerp); ``space="w"`` interpolates the mapped w
-    linearly. Noise is held fixed along each pair. As in the paper, the lowest and highest 1% are dropped
+    linearly. Noise (and, for a conditional G, the label) is held fixed along each pair. As in the paper, the lowest and highest 1% are dropped
     before averaging. Smaller means a smoother, less entangled latent space.
     """
     if space not in ("z", "w"):
@@ -524,11 +569,12 @@ def path_length(G: Generator, feature_fn: Callable[[torch.Tensor], torch.Tensor]
         z0, z1 = (torch.randn(m, G.z_dim, generator=g, device=G.const.device) for _ in range(2))
         t = torch.rand(m, 1, generator=g, device=G.const.device)
         noise = G.make_noise(m, g)
+        y = G.sample_labels(m, g) if G.n_classes else None  # conditional: one label for both ends of a pair
         if space == "z":
             a, b = slerp(z0, z1, t), slerp(z0, z1, t + eps)
-            wa, wb = G.mapping(a), G.mapping(b)
+            wa, wb = G.mapping(a, y), G.mapping(b, y)
         else:
-            w0, w1 = G.mapping(z0), G.mapping(z1)
+            w0, w1 = G.mapping(z0, y), G.mapping(z1, y)
             wa, wb = lerp(w0, w1, t), lerp(w0, w1, t + eps)
         imgs = [G.crop(G.synthesis(w.unsqueeze(1).repeat(1, G.n_ws, 1), noise)) for w in (wa, wb)]
         fa, fb = feature_fn(imgs[0]).flatten(1).double(), feature_fn(imgs[1]).flatten(1).double()
@@ -550,6 +596,9 @@ class StyleGANConfig(RunConfig):
     w_dim: int = 64
     channels: tuple[int, ...] = (64, 64, 32, 16)  # at 4, 8, 16, 32 pixels, G and D alike
     mapping_layers: int = 2  # NVIDIA's 32x32 (CIFAR-10) configuration uses 2
+    mapping_lr_mul: float = 0.01  # the mapping network's learning-rate multiplier (StyleGAN: 0.01)
+    clusters: int = 0  # > 0: self-conditioning on this many clusters found without labels (as notebook 03's DCGAN)
+    cluster_method: str = "spectral"  # or "kmeans" (cgan.cluster_labels)
     mixing_prob: float = 0.0  # style-mixing regularisation, off at 32x32 as in NVIDIA's CIFAR-10 configuration
     r1_gamma: float = 5.0  # with 0.05-1 (every 16 steps) D overpowered G and the samples collapsed onto a few digits
     r1_every: int = 4
@@ -591,5 +640,6 @@ def build(cfg: StyleGANConfig) -> tuple[Generator, Discriminator]:
     if len(cfg.channels) != 4:
         raise ValueError(f"channels gives the widths at 4, 8, 16 and 32 pixels: four numbers, got {cfg.channels}.")
     channels = dict(zip((4, 8, 16, 32), cfg.channels))
-    G = Generator(cfg.z_dim, cfg.w_dim, channels, c, cfg.mapping_layers, cfg.mixing_prob, out_size=h)
-    return G, Discriminator(channels, c)
+    G = Generator(cfg.z_dim, cfg.w_dim, channels, c, cfg.mapping_layers, cfg.mixing_prob, out_size=h,
+                  mapping_lr_mul=cfg.mapping_lr_mul, n_classes=cfg.clusters)
+    return G, Discriminator(channels, c, n_classes=cfg.clusters)

@@ -221,11 +221,11 @@ def r1_step(D, opt_D, real, gamma: float, y_real=None) -> torch.Tensor:
     return penalty.detach()
 
 
-def pl_step(G, opt_G, z, weight: float) -> torch.Tensor:
-    """One generator update on ``weight`` times G's path-length penalty alone (``G.path_length_penalty(z)``,
+def pl_step(G, opt_G, z, weight: float, y=None) -> torch.Tensor:
+    """One generator update on ``weight`` times G's path-length penalty alone (``G.path_length_penalty(z, y)``,
     e.g. :meth:`gan_tutor.stylegan.Generator.path_length_penalty`), in full precision; returns the penalty."""
     opt_G.zero_grad(set_to_none=True)
-    penalty = G.path_length_penalty(z)
+    penalty = G.path_length_penalty(z) if y is None else G.path_length_penalty(z, y)
     (weight * penalty).backward()
     opt_G.step()
     return penalty.detach()
@@ -571,7 +571,8 @@ def fit_gan(
             r1_step(D, s.optimizers["D"], real, loop.r1_gamma * loop.r1_every, y_real)
         g = g_step(G, D, s.optimizers["G"], z, y_fake, loop.saturating, amp, loop.loss, aug)
         if loop.pl_weight > 0 and s.step % loop.pl_every == 0:
-            pl_step(G, s.optimizers["G"], z[: max(1, b // 2)], loop.pl_weight * loop.pl_every)
+            half = max(1, b // 2)
+            pl_step(G, s.optimizers["G"], z[:half], loop.pl_weight * loop.pl_every, None if y_fake is None else y_fake[:half])
         if "G_ema" in s.modules:
             ema_update(s.modules["G_ema"], G, loop.ema_decay)
         return {"loss_d": d.loss, "loss_g": g.loss, "d_real": d.d_real, "d_fake": d.d_fake}

@@ -171,6 +171,8 @@ def test_generator_shapes_slots_truncation_and_w_avg():
     assert 1 <= cut < G.n_ws and torch.equal(mixed[:, cut:], mixed[:, cut:cut + 1].expand_as(mixed[:, cut:]))
     with pytest.raises(ValueError, match="per-slot latents"):
         G.synthesis(ws[:, :3])
+    G_fast, _ = stylegan.build(stylegan.tier_config("smoke", mapping_lr_mul=0.1))
+    assert [layer.lr_mul for layer in G_fast.mapping.layers] == [0.1, 0.1] and G.mapping.layers[0].lr_mul == 0.01
 
 
 def test_discriminator_pads_digits_with_the_background():
@@ -316,3 +318,59 @@ def test_path_length_is_the_squared_feature_speed_along_the_interpolation(float6
     assert scaled == pytest.approx(9 * got, rel=1e-6)
     with pytest.raises(ValueError, match="'z' or 'w'"):
         stylegan.path_length(G, feature_fn, space="x")
+
+
+def test_the_package_passes_the_notebook_checks(capsys):
+    from gan_tutor import checks
+
+    checks.check_adain(stylegan.adain)
+    checks.check_modulated_weights(stylegan.modulated_weights)
+    checks.check_truncate(stylegan.truncate)
+    assert capsys.readouterr().out.count("✓") == 3
+
+
+def test_self_conditioned_generator_and_projection_discriminator():
+    torch.manual_seed(0)
+    G, D = stylegan.build(stylegan.tier_config("smoke", clusters=3))
+    z, y = torch.randn(6, G.z_dim), torch.tensor([0, 0, 2, 2, 2, 0])
+    with pytest.raises(ValueError, match="pass labels"):
+        G(z)
+    with pytest.raises(ValueError, match="unconditional"):
+        stylegan.build(stylegan.tier_config("smoke"))[0](z, y)
+    # the label's embedding is normalised like z and appended: a different label, a different w
+    assert not torch.allclose(G.mapping(z, y), G.mapping(z, torch.ones_like(y)))
+    # per-label mean w, moved only for the labels present in the batch
+    G.train()
+    w = G.mapping(z, y).detach()
+    G.ws(z, y)
+    beta = G.w_avg_beta
+    assert torch.allclose(G.w_avg_class[0], (1 - beta) * w[y == 0].mean(0), atol=1e-6)
+    assert torch.allclose(G.w_avg_class[2], (1 - beta) * w[y == 2].mean(0), atol=1e-6)
+    assert torch.equal(G.w_avg_class[1], torch.zeros(G.w_dim))
+    G.eval()
+    average = G(z, y, psi=0.0)  # psi = 0: each sample is its own label's average image
+    assert torch.allclose(average[y == 2], average[2:3].expand(3, -1, -1, -1), atol=1e-5)
+    assert not torch.allclose(average[0], average[2], atol=1e-3)
+    # D(x, y) = out(h) + <e(y), h> / sqrt(dim h): with e = 0 the label has no effect
+    x, y = torch.rand(8, 1, 28, 28) * 2 - 1, torch.tensor([0, 1, 2, 0, 1, 2, 0, 1])  # a multiple of the mbstd group
+    with pytest.raises(ValueError, match="needs labels"):
+        D(x)
+    assert not torch.allclose(D(x, y), D(x, torch.ones_like(y)))
+    with torch.no_grad():
+        D.embed.weight.zero_()
+    assert torch.allclose(D(x, y), D(x, torch.ones_like(y)))
+
+
+def test_self_conditioned_stylegan_trains_with_both_regularisers_and_samples():
+    from gan_tutor.models import get_model
+
+    spec = get_model("stylegan")
+    cfg = spec.config("smoke", clusters=4, cluster_method="kmeans", pl_weight=2.0, pl_every=2, mixing_prob=1.0)
+    g = torch.Generator().manual_seed(0)
+    images = (torch.rand(64, 1, 28, 28, generator=g) < torch.linspace(0.1, 0.6, 64).view(-1, 1, 1, 1)).float()
+    state = spec.train(cfg, images, data="random", steps=4, device="cpu", progress=False)
+    G = state.modules["G"]
+    assert G.pl_mean > 0 and torch.isclose(G.prior.sum(), torch.tensor(1.0)) and (G.prior > 0).sum() > 1
+    out = spec.sample(state.modules["G_ema"], cfg, 7, seed=1)["images"]
+    assert out.shape == (7, 1, 28, 28) and torch.isfinite(out).all()
+    assert stylegan.path_length(G.eval(), lambda im: im.flatten(1), n=8) > 0
