@@ -69,14 +69,15 @@ def judge(G, spec, cfg, clf, held_feats) -> dict:
     return {"confident": v.confident_share, "min_class": min(v.class_shares), "max_class": max(v.class_shares), "frechet": fd}
 
 
-def main(argv=None) -> int:
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--seconds", type=float, default=150.0, help="training budget per variant")
+def run(table: dict[str, tuple[str, str, dict]], argv, default_out: Path, default_seconds: float, doc: str = __doc__) -> int:
+    """Train and judge the variants of ``table`` (name -> (model, what changes, cpu-tier overrides)) named on the
+    command line ``argv``, one after the other at equal wall-clock budgets, and write the JSON table."""
+    p = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--seconds", type=float, default=default_seconds, help="training budget per variant")
     p.add_argument("--only", default="", help="comma-separated variant names (default: all)")
-    p.add_argument("--out", default=str(ROOT / "benchmarks" / "dcgan_study.json"))
+    p.add_argument("--out", default=str(default_out))
     args = p.parse_args(argv)
 
-    table = variants()
     names = [n.strip() for n in args.only.split(",") if n.strip()] or list(table)
     unknown = [n for n in names if n not in table]
     if unknown:
@@ -92,9 +93,9 @@ def main(argv=None) -> int:
         model, what, overrides = table[name]
         spec = get_model(model)
         cfg = spec.config("cpu", **overrides)
-        with tempfile.TemporaryDirectory() as run:
-            state = spec.train(cfg, train_set.images, data="mnist-5k", run_dir=run, seconds=args.seconds, device="cpu", progress=False)
-            G, _ = spec.load_generator(run)
+        with tempfile.TemporaryDirectory() as run_dir:
+            state = spec.train(cfg, train_set.images, data="mnist-5k", run_dir=run_dir, seconds=args.seconds, device="cpu", progress=False)
+            G, _ = spec.load_generator(run_dir)
         row = {"name": name, "what": what, "steps": state.step, "seconds": round(state.seconds, 1), **judge(G, spec, cfg, clf, held_feats)}
         rows.append(row)
         print(f"{name:12} {row['steps']:6d} steps  confident {100 * row['confident']:5.1f}%  classes "
@@ -112,6 +113,10 @@ def main(argv=None) -> int:
     Path(args.out).write_text(json.dumps(result, indent=1) + "\n")
     print(f"real held-out digits: confident {100 * floor['confident']:.1f}%; real-vs-real FD {floor['frechet']:.2f}; wrote {args.out}")
     return 0
+
+
+def main(argv=None) -> int:
+    return run(variants(), argv, ROOT / "benchmarks" / "dcgan_study.json", 150.0)
 
 
 if __name__ == "__main__":

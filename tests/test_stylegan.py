@@ -149,7 +149,7 @@ def test_r1_penalty_closed_form_and_lazy_step():
 
 def test_generator_shapes_slots_truncation_and_w_avg():
     torch.manual_seed(0)
-    G, D = stylegan.build(stylegan.tier_config("smoke"))
+    G, D = stylegan.build(stylegan.tier_config("smoke", clusters=0))
     z = torch.randn(4, G.z_dim)
     assert G.n_ws == 8 and G(z).shape == (4, 1, 28, 28) and G.synthesis(G.ws(z)).shape == (4, 1, 32, 32)
     G.eval()
@@ -171,13 +171,13 @@ def test_generator_shapes_slots_truncation_and_w_avg():
     assert 1 <= cut < G.n_ws and torch.equal(mixed[:, cut:], mixed[:, cut:cut + 1].expand_as(mixed[:, cut:]))
     with pytest.raises(ValueError, match="per-slot latents"):
         G.synthesis(ws[:, :3])
-    G_fast, _ = stylegan.build(stylegan.tier_config("smoke", mapping_lr_mul=0.1))
+    G_fast, _ = stylegan.build(stylegan.tier_config("smoke", mapping_lr_mul=0.1, clusters=0))
     assert [layer.lr_mul for layer in G_fast.mapping.layers] == [0.1, 0.1] and G.mapping.layers[0].lr_mul == 0.01
 
 
 def test_discriminator_pads_digits_with_the_background():
     torch.manual_seed(0)
-    _, D = stylegan.build(stylegan.tier_config("smoke"))
+    _, D = stylegan.build(stylegan.tier_config("smoke", clusters=0))
     x = torch.rand(4, 1, 28, 28) * 2 - 1
     assert D(x).shape == (4, 1)
     assert torch.allclose(D(x), D(F.pad(x, (2, 2, 2, 2), value=-1.0)), atol=1e-6)
@@ -244,7 +244,7 @@ def test_path_length_regularisation_trains_and_needs_a_stylegan_generator():
     from gan_tutor.models import get_model
 
     spec = get_model("stylegan")
-    cfg = spec.config("smoke", pl_weight=2.0, pl_every=2)
+    cfg = spec.config("smoke", pl_weight=2.0, pl_every=2, clusters=0)
     images = torch.rand(32, 1, 28, 28)
     state = spec.train(cfg, images, data="random", steps=4, device="cpu", progress=False)
     assert state.modules["G"].pl_mean > 0  # two lazy penalty steps moved the running mean off zero
@@ -336,7 +336,7 @@ def test_self_conditioned_generator_and_projection_discriminator():
     with pytest.raises(ValueError, match="pass labels"):
         G(z)
     with pytest.raises(ValueError, match="unconditional"):
-        stylegan.build(stylegan.tier_config("smoke"))[0](z, y)
+        stylegan.build(stylegan.tier_config("smoke", clusters=0))[0](z, y)
     # the label's embedding is normalised like z and appended: a different label, a different w
     assert not torch.allclose(G.mapping(z, y), G.mapping(z, torch.ones_like(y)))
     # per-label mean w, moved only for the labels present in the batch
@@ -374,3 +374,20 @@ def test_self_conditioned_stylegan_trains_with_both_regularisers_and_samples():
     out = spec.sample(state.modules["G_ema"], cfg, 7, seed=1)["images"]
     assert out.shape == (7, 1, 28, 28) and torch.isfinite(out).all()
     assert stylegan.path_length(G.eval(), lambda im: im.flatten(1), n=8) > 0
+
+
+def test_study_script_writes_its_table(tmp_path):
+    import json
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scripts"))
+    import stylegan_study
+
+    out = tmp_path / "study.json"
+    assert stylegan_study.main(["--seconds", "0.5", "--only", "unconditional", "--out", str(out)]) == 0
+    rows = json.loads(out.read_text())["rows"]
+    assert [r["name"] for r in rows] == ["unconditional"] and rows[0]["steps"] >= 1 and rows[0]["frechet"] > 0
+    assert set(stylegan_study.variants()) == {"unconditional", "cpu"}
+    with pytest.raises(SystemExit, match="unknown variant 'big'"):
+        stylegan_study.main(["--only", "big", "--out", str(out)])
