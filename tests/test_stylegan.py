@@ -310,7 +310,7 @@ def test_path_length_is_the_squared_feature_speed_along_the_interpolation(float6
 
     def f(t):
         w = G.mapping(slerp(z0, z1, t)) if space == "z" else lerp(G.mapping(z0), G.mapping(z1), t)
-        return feature_fn(G.crop(G.synthesis(w.unsqueeze(1).repeat(1, G.n_ws, 1), noise)))
+        return feature_fn(((G.crop(G.synthesis(w.unsqueeze(1).repeat(1, G.n_ws, 1), noise)) + 1) / 2).clamp(0, 1))
 
     _, speed = torch.func.jvp(f, (t,), (torch.ones_like(t),))
     assert got == pytest.approx(float(speed.pow(2).sum()), rel=1e-4)
