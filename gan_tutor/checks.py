@@ -1077,7 +1077,7 @@ def _modulated_expected(weight: list, styles: list, demod_dims: str, sqrt: bool 
     """w'_{n,o,i,k} = s_{n,i} w_{o,i,k}; then each element divided by the root of the sum of the squares of all the
     elements of its sample that share its indices outside ``demod_dims`` (a subset of "oik": "ik" is demodulation,
     "" none at all)."""
-    n_out, n_in, n_tap = len(weight), len(weight[0]), len(weight[0][0]) * len(weight[0][0][0])
+    n_out, n_in = len(weight), len(weight[0])
     out = []
     for s in styles:
         mod = {(o, i, k): s[i] * v for o in range(n_out) for i in range(n_in)

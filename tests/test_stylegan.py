@@ -391,3 +391,20 @@ def test_study_script_writes_its_table(tmp_path):
     assert set(stylegan_study.variants()) == {"unconditional", "cpu"}
     with pytest.raises(SystemExit, match="unknown variant 'big'"):
         stylegan_study.main(["--only", "big", "--out", str(out)])
+
+
+@pytest.mark.parametrize("tier", sorted(stylegan.TIERS))
+def test_every_tier_builds_and_takes_a_training_step(tier):
+    from gan_tutor import train
+
+    cfg = stylegan.tier_config(tier)
+    torch.manual_seed(0)
+    G, D = stylegan.build(cfg)
+    assert G.n_classes == D.n_classes == cfg.clusters
+    loop = train.GANLoop(z_dim=cfg.z_dim, batch_size=4, n_classes=cfg.clusters or None, r1_gamma=cfg.r1_gamma, r1_every=1,
+                         pl_weight=1.0, pl_every=1)
+    images = torch.rand(8, *cfg.image_shape) * 2 - 1
+    labels = torch.arange(8) % cfg.clusters if cfg.clusters else None
+    state = train.fit_gan(G, D, images, loop, labels=labels, lr_g=cfg.lr_g, lr_d=cfg.lr_d, betas=cfg.betas, steps=1,
+                          device="cpu", progress=False)
+    assert state.step == 1 and all(torch.isfinite(p).all() for p in G.parameters())
