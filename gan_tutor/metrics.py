@@ -19,7 +19,12 @@ roots of the eigenvalues of the symmetric matrix :math:`\Sigma_1^{1/2}\Sigma_2\S
 the same eigenvalues as :math:`\Sigma_1\Sigma_2`), in float64, with tiny negative eigenvalues from
 round-off clipped to 0; no complex square root is needed.
 
-Taught in: notebook 03 (DCGAN: distance to the real floor); notebook 07 extends this module.
+Beyond the Fréchet distance (groundwork for notebook 07, each tested against closed forms or naive loops):
+:class:`FeatureStats` (streaming mean and covariance), :func:`kid` (unbiased MMD^2 with the cubic polynomial
+kernel over random subsets), :func:`inception_score`, :func:`precision_recall` (k-NN manifolds, k = 3),
+:func:`density_coverage` (k = 5) and :func:`fid_infinity` (FD_N against 1/N, extrapolated to N -> infinity).
+
+Taught in: notebook 03 (DCGAN: distance to the real floor); notebook 07 (evaluation, in preparation) extends it.
 """
 
 from __future__ import annotations
@@ -29,12 +34,13 @@ from typing import Callable
 import torch
 
 
-def _features(x, name: str) -> torch.Tensor:
+def _features(x, name: str, min_rows: int = 2) -> torch.Tensor:
     x = torch.as_tensor(x)
     if x.ndim != 2:
         raise ValueError(f"{name} must be a (N, D) matrix of features, one row per sample; got shape {tuple(x.shape)}.")
-    if x.shape[0] < 2:
-        raise ValueError(f"{name} has {x.shape[0]} sample(s): a covariance needs at least 2 (use hundreds or more).")
+    if x.shape[0] < min_rows:
+        need = "a covariance needs at least 2 (use hundreds or more)" if min_rows == 2 else f"at least {min_rows} needed"
+        raise ValueError(f"{name} has {x.shape[0]} sample(s): {need}.")
     if not torch.isfinite(x).all():
         raise ValueError(f"{name} contains NaN or infinite values: check the images fed to the feature extractor.")
     return x.detach().to("cpu", torch.float64)
@@ -83,3 +89,149 @@ def frechet_distance_of(images: torch.Tensor, reference_features, features: Call
     """
     f = torch.cat([features(images[i:i + batch_size]) for i in range(0, len(images), batch_size)])
     return frechet_distance(f, reference_features)
+
+
+# --------------------------------------------------------------------------------------------------
+# Streaming statistics
+# --------------------------------------------------------------------------------------------------
+
+
+class FeatureStats:
+    """Mean and unbiased covariance of features fed batch by batch (:meth:`update`), in float64.
+
+    Sums of x - c and (x - c)(x - c)^T are kept around a fixed centre c, the first batch's mean, so the
+    covariance does not lose precision when the features' mean is large compared with their spread.
+    """
+
+    def __init__(self):
+        self.n = 0
+        self._centre = self._sum = self._outer = None
+
+    def update(self, features) -> "FeatureStats":
+        f = _features(features, "features", min_rows=1)
+        if self._centre is None:
+            self._centre = f.mean(0)
+            self._sum, self._outer = torch.zeros_like(self._centre), torch.zeros(f.shape[1], f.shape[1], dtype=torch.float64)
+        elif f.shape[1] != self._centre.numel():
+            raise ValueError(f"this batch has {f.shape[1]} features per sample, earlier ones {self._centre.numel()}: "
+                             "use one feature extractor throughout.")
+        d = f - self._centre
+        self.n += len(f)
+        self._sum += d.sum(0)
+        self._outer += d.T @ d
+        return self
+
+    def mean(self) -> torch.Tensor:
+        self._need(1)
+        return self._centre + self._sum / self.n
+
+    def cov(self) -> torch.Tensor:
+        self._need(2)
+        m = self._sum / self.n
+        return (self._outer - self.n * torch.outer(m, m)) / (self.n - 1)
+
+    def _need(self, k: int) -> None:
+        if self.n < k:
+            raise ValueError(f"{self.n} sample(s) seen; {'a covariance' if k == 2 else 'a mean'} needs at least {k}.")
+
+
+# --------------------------------------------------------------------------------------------------
+# Kernel inception distance, Inception Score, precision / recall / density / coverage, FID-infinity
+# --------------------------------------------------------------------------------------------------
+
+
+def polynomial_kernel(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    """k(x, y) = (x . y / d + 1)^3 for every pair of rows of x (M, d) and y (N, d): (M, N)."""
+    return (x @ y.T / x.shape[1] + 1.0) ** 3
+
+
+def mmd2_unbiased(x, y) -> float:
+    """The unbiased estimate of MMD^2 with :func:`polynomial_kernel` (Gretton et al. 2012, eq. 3):
+    mean of k(x_i, x_j) over i != j, plus the same for y, minus twice the mean of k(x_i, y_j). Its
+    expectation is 0 when x and y come from one distribution, so single estimates can be negative."""
+    x, y = _features(x, "x"), _features(y, "y")
+    if x.shape[1] != y.shape[1]:
+        raise ValueError(f"x has {x.shape[1]} features per sample and y {y.shape[1]}: extract both with the same network.")
+    m, n = len(x), len(y)
+    kxx, kyy = polynomial_kernel(x, x), polynomial_kernel(y, y)
+    off = lambda k, size: (k.sum() - k.diagonal().sum()) / (size * (size - 1))  # noqa: E731
+    return float(off(kxx, m) + off(kyy, n) - 2 * polynomial_kernel(x, y).mean())
+
+
+def kid(features_a, features_b, subsets: int = 100, subset_size: int = 1000, seed: int = 0) -> tuple[float, float]:
+    """Kernel inception distance (Bińkowski et al. 2018, arXiv:1801.01401): :func:`mmd2_unbiased` averaged over
+    ``subsets`` random subsets of ``subset_size`` rows of each set (without replacement within a subset); returns
+    (mean, standard deviation over subsets). Negative values are legitimate: the estimate is unbiased."""
+    a, b = _features(features_a, "features_a"), _features(features_b, "features_b")
+    size = min(subset_size, len(a), len(b))
+    g = torch.Generator().manual_seed(seed)
+    values = torch.tensor([mmd2_unbiased(a[torch.randperm(len(a), generator=g)[:size]], b[torch.randperm(len(b), generator=g)[:size]])
+                           for _ in range(subsets)], dtype=torch.float64)
+    return float(values.mean()), float(values.std()) if subsets > 1 else 0.0
+
+
+def inception_score(probs, splits: int = 10) -> tuple[float, float]:
+    """Inception Score (Salimans et al. 2016, arXiv:1606.03498): exp(E_x KL(p(y | x) || p(y))), p(y) the mean of the
+    rows, computed on each of ``splits`` equal parts of ``probs`` (N, C) (rows: class probabilities); returns
+    (mean, standard deviation over the parts). Uniform rows give 1; confident rows spread evenly over C classes give C."""
+    p = _features(probs, "probs")
+    if (p < 0).any() or not torch.allclose(p.sum(1), torch.ones(len(p), dtype=p.dtype), atol=1e-4):
+        raise ValueError("probs must hold probabilities, rows >= 0 summing to 1: apply softmax to the logits first.")
+    if not 1 <= splits <= len(p):
+        raise ValueError(f"splits must be between 1 and the number of samples ({len(p)}), got {splits}.")
+    scores = []
+    for part in torch.tensor_split(p, splits):
+        marginal = part.mean(0, keepdim=True)
+        kl = torch.where(part > 0, part * (part.clamp_min(1e-300).log() - marginal.clamp_min(1e-300).log()), torch.zeros_like(part))
+        scores.append(kl.sum(1).mean().exp())
+    s = torch.stack(scores)
+    return float(s.mean()), float(s.std()) if splits > 1 else 0.0
+
+
+def knn_radii(x, k: int) -> torch.Tensor:
+    """For each row of x (N, d): the Euclidean distance to its k-th nearest *other* row (itself excluded)."""
+    x = _features(x, "features")
+    if not 1 <= k < len(x):
+        raise ValueError(f"k must be between 1 and N - 1 = {len(x) - 1}, got {k}.")
+    return torch.cdist(x, x).kthvalue(k + 1, dim=1).values  # the 1st smallest is the row itself, at distance 0
+
+
+def precision_recall(real, fake, k: int = 3) -> tuple[float, float]:
+    """Improved precision and recall (Kynkäänniemi et al. 2019, arXiv:1904.06991). Each set's manifold is the
+    union of balls around its samples, of radius the distance to the k-th nearest other sample of the same set
+    (:func:`knn_radii`, boundary included). Precision: the share of fake samples inside the real manifold;
+    recall: the share of real samples inside the fake manifold."""
+    r, f = _features(real, "real"), _features(fake, "fake")
+    d = torch.cdist(r, f)  # (R, F)
+    precision = (d <= knn_radii(r, k)[:, None]).any(0).double().mean()
+    recall = (d <= knn_radii(f, k)[None, :]).any(1).double().mean()
+    return float(precision), float(recall)
+
+
+def density_coverage(real, fake, k: int = 5) -> tuple[float, float]:
+    """Density and coverage (Naeem et al. 2020, arXiv:2002.09797), with real balls only (radius as in
+    :func:`precision_recall`). Density: (1 / kF) sum over fake samples of the number of real balls that hold them
+    (about 1 when fake and real come from one distribution; a fake set identical to the real one gives
+    (k + 1) / k, each point sitting in its own ball too). Coverage: the share of real samples whose ball holds
+    at least one fake sample."""
+    r, f = _features(real, "real"), _features(fake, "fake")
+    inside = torch.cdist(r, f) <= knn_radii(r, k)[:, None]  # (R, F)
+    return float(inside.sum() / (k * len(f))), float(inside.any(1).double().mean())
+
+
+def fid_infinity(features, reference_stats: tuple[torch.Tensor, torch.Tensor], sizes=(500, 750, 1000, 1500, 2000),
+                 seed: int = 0) -> tuple[float, list[tuple[int, float]]]:
+    """FID-infinity (Chong & Forsyth 2020, arXiv:1911.07023): the Fréchet distance of random subsets of ``features``
+    of each size N in ``sizes`` against fixed reference statistics (mean, covariance), a least-squares line
+    FD_N = FD_inf + slope / N, and its intercept. Returns (FD_inf, [(N, FD_N), ...])."""
+    f = _features(features, "features")
+    if len(sizes) < 2 or max(sizes) > len(f) or min(sizes) < 2:
+        raise ValueError(f"sizes must hold at least two subset sizes between 2 and the number of samples ({len(f)}), got {list(sizes)}.")
+    g = torch.Generator().manual_seed(seed)
+    points = [(int(n), frechet_distance_from_stats(*gaussian_stats(f[torch.randperm(len(f), generator=g)[:n]]), *reference_stats))
+              for n in sizes]
+    x = torch.tensor([1.0 / n for n, _ in points], dtype=torch.float64)
+    y = torch.tensor([v for _, v in points], dtype=torch.float64)
+    design = torch.stack([torch.ones_like(x), x], dim=1)
+    intercept = torch.linalg.lstsq(design, y.unsqueeze(1)).solution[0, 0]
+    return float(intercept), points
