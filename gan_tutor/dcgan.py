@@ -208,14 +208,3 @@ def build(cfg: DCGANConfig) -> tuple[nn.Module, nn.Module]:
                 cgan.ProjectionDiscriminator(cfg.clusters, cfg.ndf, c, cfg.spectral_norm))
     return (Generator(cfg.z_dim, cfg.ngf, c, cfg.batch_norm),
             Discriminator(cfg.ndf, c, cfg.spectral_norm, cfg.batch_norm))
-
-
-def training_labels(cfg, images: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor | None:
-    """What the loop conditions on, for any config with ``clusters``, ``cluster_method`` and ``seed`` (the
-    self-conditioned DCGAN and StyleGAN-lite): cluster ids of ``images`` (N, C, 28, 28) when ``cfg.clusters`` > 0
-    (``cgan.cluster_labels`` with ``cfg.cluster_method``; the dataset's own labels are never used), else nothing."""
-    if not cfg.clusters:
-        return None
-    from gan_tutor import cgan
-
-    return cgan.cluster_labels(images, cfg.clusters, cfg.seed, method=cfg.cluster_method)

@@ -8,6 +8,10 @@ Each model lives in its own module (``gan_tutor.gan``, later ``dcgan``, ``cgan``
   ``image_shape`` (and ``n_classes`` for conditional models);
 * ``build(cfg) -> (G, D)``.
 
+A config with ``clusters`` > 0 (and ``cluster_method``) is self-conditioned: :meth:`ModelSpec.train` labels the
+training images with ``cgan.cluster_labels`` (never with the dataset's labels) and G samples clusters from their
+training frequencies.
+
 A likelihood model (the VAE) instead has ``build(cfg) -> net`` with ``net.sample(n, generator)`` and
 ``loss_fn(cfg)``, the per-batch loss :func:`gan_tutor.train.fit_likelihood` minimises; its config has
 ``lr`` in place of the two players' rates.
@@ -94,8 +98,10 @@ class ModelSpec:
             return fit_likelihood(net, images, self.module.loss_fn(cfg), lr=cfg.lr, batch_size=cfg.batch_size, seed=cfg.seed,
                                   model=self.name, config={**cfg.identity(), "data": data}, device=device, run_dir=run_dir,
                                   snapshot_fn=snapshot_fn, **budget, **fit_kwargs)
-        if hasattr(self.module, "training_labels"):  # e.g. cluster ids for a self-conditioned DCGAN
-            labels = self.module.training_labels(cfg, images, labels)
+        if getattr(cfg, "clusters", 0):  # self-conditioning (DCGAN, StyleGAN-lite): cluster ids found without the labels
+            from gan_tutor.cgan import cluster_labels
+
+            labels = cluster_labels(images, cfg.clusters, cfg.seed, method=cfg.cluster_method)
         seed_everything(cfg.seed)  # initial weights depend on the seed alone, not on what ran before
         G, D = self.module.build(cfg)
         if labels is not None and hasattr(G, "set_prior"):

@@ -37,9 +37,10 @@ from torch import nn
 
 from gan_tutor.cgan import LabelPrior
 from gan_tutor.config import RunConfig, pick_tier
-from gan_tutor.dcgan import training_labels  # noqa: F401  (cluster ids when cfg.clusters > 0; models.ModelSpec calls it)
 from gan_tutor.latent import lerp, slerp
+from gan_tutor.train import to_unit_range
 
+DEFAULT_CHANNELS = {4: 128, 8: 128, 16: 64, 32: 32}  # widths per resolution when none are given
 LRELU_GAIN = math.sqrt(2.0)  # He gain for (leaky) ReLU, as the papers use with the equalised learning rate
 
 
@@ -334,7 +335,7 @@ class Generator(LabelPrior, nn.Module):
                  mapping_lr_mul: float = 0.01, n_classes: int = 0):
         super().__init__()
         self.out_size = out_size  # e.g. 28: the centre of the 32x32 synthesis (MNIST padded to 32 by 2 pixels)
-        channels = channels or {4: 128, 8: 128, 16: 64, 32: 32}
+        channels = channels or DEFAULT_CHANNELS
         self.resolutions = sorted(channels)
         if self.resolutions[0] != 4 or any(b != 2 * a for a, b in zip(self.resolutions, self.resolutions[1:])):
             raise ValueError(f"channels must be given for 4, 8, 16, ... (each resolution doubling), got {sorted(channels)}.")
@@ -405,7 +406,11 @@ class Generator(LabelPrior, nn.Module):
         return img
 
     def forward(self, z: torch.Tensor, y: torch.Tensor | None = None, psi: float = 1.0, cutoff: int | None = None) -> torch.Tensor:
-        return self.crop(self.synthesis(self.ws(z, y, psi, cutoff)))
+        return self.image(self.ws(z, y, psi, cutoff))
+
+    def image(self, ws: torch.Tensor, noise: list[torch.Tensor] | None = None) -> torch.Tensor:
+        """The output (cropped to ``out_size``, roughly in [-1, 1]) for per-slot latents ``ws``; ``noise`` as in :meth:`synthesis`."""
+        return self.crop(self.synthesis(ws, noise))
 
     def path_length_penalty(self, z: torch.Tensor, y: torch.Tensor | None = None, decay: float = 0.01) -> torch.Tensor:
         """StyleGAN2's path-length regulariser, E[(||J_w^T y||_2 - a)^2] (Karras et al. 2020, section 3.2).
@@ -455,7 +460,7 @@ class Discriminator(nn.Module):
 
     def __init__(self, channels: dict[int, int] | None = None, image_channels: int = 1, mbstd_group: int = 4, n_classes: int = 0):
         super().__init__()
-        channels = channels or {4: 128, 8: 128, 16: 64, 32: 32}
+        channels = channels or DEFAULT_CHANNELS
         res = sorted(channels, reverse=True)
         self.size = res[0]  # smaller inputs (28x28 digits) are padded to this with the background value -1
         self.from_rgb = EqualConv2d(image_channels, channels[res[0]], 1, gain=LRELU_GAIN)
@@ -501,16 +506,16 @@ def mix_styles(ws_a: torch.Tensor, ws_b: torch.Tensor, slots: slice | range | li
 
 @torch.no_grad()
 def noise_std_map(G: Generator, ws: torch.Tensor, layers: list[int] | None = None, draws: int = 16, seed: int = 0) -> torch.Tensor:
-    """Per-pixel standard deviation of G's image (cropped) over ``draws`` draws of the noise at ``layers``
-    (style-layer indices; all when None) with w and the other layers' noise held fixed: where, and how
-    much, that layer's noise changes the picture. ``ws``: (N, n_ws, w_dim); returns (N, C, H, W)."""
+    """Per-pixel standard deviation of G's image (:meth:`Generator.image`, on its [-1, 1] scale) over ``draws``
+    draws of the noise at ``layers`` (style-layer indices; all when None) with w and the other layers' noise
+    held fixed: where, and how much, that layer's noise changes the picture. ``ws``: (N, n_ws, w_dim); returns (N, C, H, W)."""
     g = torch.Generator(device=ws.device).manual_seed(seed)
     fixed = G.make_noise(ws.shape[0], g)
     chosen = range(len(fixed)) if layers is None else layers
     images = []
     for _ in range(draws):
         noise = [torch.randn(f.shape, generator=g, device=f.device) if i in chosen else f for i, f in enumerate(fixed)]
-        images.append(G.crop(G.synthesis(ws, noise)))
+        images.append(G.image(ws, noise))
     return torch.stack(images).std(dim=0)
 
 
@@ -577,7 +582,7 @@ def path_length(G: Generator, feature_fn: Callable[[torch.Tensor], torch.Tensor]
         else:
             w0, w1 = G.mapping(z0, y), G.mapping(z1, y)
             wa, wb = lerp(w0, w1, t), lerp(w0, w1, t + eps)
-        imgs = [((G.crop(G.synthesis(w.unsqueeze(1).repeat(1, G.n_ws, 1), noise)) + 1) / 2).clamp(0, 1) for w in (wa, wb)]
+        imgs = [to_unit_range(G.image(w.unsqueeze(1).repeat(1, G.n_ws, 1), noise)) for w in (wa, wb)]
         fa, fb = feature_fn(imgs[0]).flatten(1).double(), feature_fn(imgs[1]).flatten(1).double()
         dists.append((fa - fb).pow(2).sum(dim=1) / eps**2)
     d = torch.cat(dists)

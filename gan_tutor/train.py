@@ -225,7 +225,7 @@ def pl_step(G, opt_G, z, weight: float, y=None) -> torch.Tensor:
     """One generator update on ``weight`` times G's path-length penalty alone (``G.path_length_penalty(z, y)``,
     e.g. :meth:`gan_tutor.stylegan.Generator.path_length_penalty`), in full precision; returns the penalty."""
     opt_G.zero_grad(set_to_none=True)
-    penalty = G.path_length_penalty(z) if y is None else G.path_length_penalty(z, y)
+    penalty = G.path_length_penalty(z, y)
     (weight * penalty).backward()
     opt_G.step()
     return penalty.detach()
@@ -488,7 +488,7 @@ class GANLoop:
     augment: str = ""  # DiffAugment policy for D's inputs, e.g. "translation,cutout" (gan_tutor.augment)
     r1_gamma: float = 0.0  # > 0: R1 penalty gamma / 2 E||grad_x D(x)||^2 on real images (gan_math.r1_penalty)
     r1_every: int = 16  # lazy regularisation: the penalty every r1_every D steps, weighted by r1_every
-    pl_weight: float = 0.0  # > 0: G's path-length penalty (G.path_length_penalty, e.g. a StyleGAN generator)
+    pl_weight: float = 0.0  # > 0: G's path-length penalty (G.path_length_penalty(z, y), e.g. a StyleGAN generator)
     pl_every: int = 4  # lazy, as R1: every pl_every G steps, weighted by pl_every, on half a batch
 
 
@@ -545,7 +545,7 @@ def fit_gan(
     _check_loss(loop.loss)
     parse_policy(loop.augment)  # an unknown augmentation fails before any training
     if loop.pl_weight > 0 and not hasattr(G, "path_length_penalty"):
-        raise ValueError(f"pl_weight={loop.pl_weight} needs a generator with a path_length_penalty(z) method "
+        raise ValueError(f"pl_weight={loop.pl_weight} needs a generator with a path_length_penalty(z, y) method "
                          f"(a StyleGAN generator); {type(G).__name__} has none: set pl_weight=0.")
     device = pick_device(device)
     if state is None:
