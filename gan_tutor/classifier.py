@@ -224,7 +224,7 @@ class DigitJudgement:
         return text
 
 
-def _check_images(images) -> torch.Tensor:
+def check_digit_images(images) -> torch.Tensor:
     """Validate (N, 1, 28, 28) floating images in [0, 1]; every failure names the fix."""
     if isinstance(images, np.ndarray):
         images = torch.from_numpy(images)
@@ -318,7 +318,7 @@ def judge_digits(
     """
     if not 0 < threshold <= 1:
         raise ValueError(f"threshold must be a probability in (0, 1], got {threshold}.")
-    images = _check_images(images)
+    images = check_digit_images(images)
     n = images.shape[0]
     labels = _check_labels(labels, n) if labels is not None else None
     if classifier is None:

@@ -38,19 +38,18 @@ def _train(args) -> int:
 
 def _sample(args) -> int:
     from gan_tutor.checkpoint import atomic_write_bytes
-    from gan_tutor.models import get_model, model_of_run
+    from gan_tutor.models import model_of_run, sample_run
 
     path = Path(args.out)
     if path.suffix != ".npz":
         raise ValueError(f"--out must end in .npz, got {path.name}.")
-    spec = get_model(model_of_run(args.run_dir))
-    G, cfg = spec.load_generator(args.run_dir, args.device)
-    out = spec.sample(G, cfg, args.n, args.label, args.seed)
+    name = model_of_run(args.run_dir)
+    out = sample_run(args.run_dir, args.n, args.label, args.seed, args.device)
     arrays = {k: v.numpy() for k, v in out.items()}
     buf = io.BytesIO()
     np.savez(buf, **arrays)
     atomic_write_bytes(path, lambda f: f.write(buf.getvalue()))
-    print(f"wrote {args.n} samples of '{spec.name}' to {path}: images {arrays['images'].shape} float32 in [0, 1]"
+    print(f"wrote {args.n} samples of '{name}' to {path}: images {arrays['images'].shape} float32 in [0, 1]"
           + (", labels" if "labels" in arrays else ""))
     return 0
 

@@ -14,21 +14,25 @@ the judge's 128 penultimate features, :meth:`gan_tutor.classifier.DigitClassifie
 reads every distance against the **real-vs-real floor**: the distance between two sets of real
 digits of the same sizes, which is not 0 because both are finite samples.
 
-Numerics: :math:`\operatorname{tr}(\Sigma_1\Sigma_2)^{1/2}` is computed as the sum of the square
-roots of the eigenvalues of the symmetric matrix :math:`\Sigma_1^{1/2}\Sigma_2\Sigma_1^{1/2}` (it has
-the same eigenvalues as :math:`\Sigma_1\Sigma_2`), in float64, with tiny negative eigenvalues from
-round-off clipped to 0; no complex square root is needed.
+Numerics: :math:`\operatorname{tr}(\Sigma_1\Sigma_2)^{1/2}` is the sum of the square roots of the eigenvalues of a
+symmetric matrix with the eigenvalues of :math:`\Sigma_1\Sigma_2`: :math:`\Sigma_1^{1/2}\Sigma_2\Sigma_1^{1/2}` (any
+positive semi-definite :math:`\Sigma_1`, singular ones included, as when there are fewer samples than features) or,
+three times faster, :math:`L^\top\Sigma_2 L` with :math:`\Sigma_1 = LL^\top` (when :math:`\Sigma_1` is positive
+definite; :func:`trace_sqrt_product`). Everything runs in float64, tiny negative eigenvalues from round-off are clipped
+to 0, and no complex square root (``scipy.linalg.sqrtm``) is needed. ``python scripts/bench_frechet.py`` times it.
 
-Beyond the Fréchet distance (groundwork for notebook 07, each tested against closed forms or naive loops):
-:class:`FeatureStats` (streaming mean and covariance), :func:`kid` (unbiased MMD^2 with the cubic polynomial
-kernel over random subsets), :func:`inception_score`, :func:`precision_recall` (k-NN manifolds, k = 3),
-:func:`density_coverage` (k = 5) and :func:`fid_infinity` (FD_N against 1/N, extrapolated to N -> infinity).
+The other metrics of notebook 07, each tested against closed forms or naive loops: :class:`FeatureStats` (streaming
+mean and covariance), :func:`kid` (unbiased MMD^2 with the cubic polynomial kernel over random subsets),
+:func:`inception_score`, :func:`precision_recall` (k-NN manifolds, k = 3), :func:`density_coverage` (k = 5),
+:func:`fid_infinity` (FD_N against 1/N, extrapolated to N -> infinity), :func:`nearest_distances` (memorisation), and
+:func:`evaluate`, all of them at once. The feature extractors are in :mod:`gan_tutor.features`.
 
-Taught in: notebook 03 (DCGAN: distance to the real floor); notebook 07 (evaluation, in preparation) extends it.
+Taught in: notebook 03 (DCGAN: distance to the real floor); notebook 07 (evaluation).
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Callable
 
 import torch
@@ -46,10 +50,23 @@ def _features(x, name: str, min_rows: int = 2) -> torch.Tensor:
     return x.detach().to("cpu", torch.float64)
 
 
+def _covariance(f: torch.Tensor) -> torch.Tensor:
+    """Unbiased covariance of the rows of f (N, D), float64. X^T X of the centred rows is symmetric: BLAS's
+    symmetric rank-k update (dsyrk, through SciPy) computes one triangle, half the work of a matrix product."""
+    x = f - f.mean(0)
+    try:
+        from scipy.linalg.blas import dsyrk
+    except ImportError:  # SciPy comes with scikit-learn; without it, the plain product
+        return x.T @ x / (len(x) - 1)
+    # x.T of a C-ordered (N, D) array is a Fortran-ordered (D, N) one: BLAS reads it in place, A A^T = X^T X
+    upper = torch.from_numpy(dsyrk(1.0 / (len(x) - 1), x.numpy().T))  # the upper triangle of X^T X / (N - 1)
+    return upper.triu() + upper.triu(1).T
+
+
 def gaussian_stats(features) -> tuple[torch.Tensor, torch.Tensor]:
     """Mean (D,) and unbiased covariance (D, D) of features (N, D), in float64."""
     f = _features(features, "features")
-    return f.mean(0), torch.cov(f.T)
+    return f.mean(0), _covariance(f)
 
 
 def _sqrt_psd(c: torch.Tensor) -> torch.Tensor:
@@ -58,28 +75,51 @@ def _sqrt_psd(c: torch.Tensor) -> torch.Tensor:
     return (evecs * evals.clamp(min=0).sqrt()) @ evecs.T
 
 
-def frechet_distance_from_stats(mu1, sigma1, mu2, sigma2) -> float:
-    """d^2 between N(mu1, sigma1) and N(mu2, sigma2) (module docstring)."""
+def trace_sqrt_product(sigma1: torch.Tensor, sigma2: torch.Tensor, method: str = "auto") -> float:
+    r"""tr (S1 S2)^(1/2) for two covariance matrices, from the eigenvalues of a symmetric matrix similar to S1 S2.
+
+    ``"eigh"``: :math:`S_1^{1/2} S_2 S_1^{1/2}` (its eigenvalues are those of :math:`S_1 S_2`), with the symmetric
+    square root from an eigendecomposition; works for every positive semi-definite S1, singular ones included
+    (N < D). ``"cholesky"``: :math:`L^	op S_2 L` with :math:`S_1 = L L^	op`, similar to :math:`S_1 S_2` too
+    (:math:`L^{-1} S_1 S_2 L = L^	op S_2 L`); about three times faster, needs S1 positive definite.
+    ``"auto"``: Cholesky when it succeeds, otherwise the eigen form. Negative round-off is clipped before the root.
+    """
+    s1, s2 = (sigma1 + sigma1.T) / 2, (sigma2 + sigma2.T) / 2
+    if method not in ("auto", "eigh", "cholesky"):
+        raise ValueError(f"method must be 'auto', 'eigh' or 'cholesky', got {method!r}.")
+    if method != "eigh":
+        L, info = torch.linalg.cholesky_ex(s1)
+        if info == 0:
+            m = L.T @ s2 @ L
+            return float(torch.linalg.eigvalsh((m + m.T) / 2).clamp(min=0).sqrt().sum())
+        if method == "cholesky":
+            raise ValueError("sigma1 is not positive definite (fewer samples than features, or constant features): "
+                             "use method='eigh' or 'auto'.")
+    r1 = _sqrt_psd(s1)
+    m = r1 @ s2 @ r1
+    return float(torch.linalg.eigvalsh((m + m.T) / 2).clamp(min=0).sqrt().sum())
+
+
+def frechet_distance_from_stats(mu1, sigma1, mu2, sigma2, method: str = "auto") -> float:
+    """d^2 between N(mu1, sigma1) and N(mu2, sigma2) (module docstring); ``method``: see :func:`trace_sqrt_product`."""
     mu1, mu2 = torch.as_tensor(mu1, dtype=torch.float64), torch.as_tensor(mu2, dtype=torch.float64)
     s1, s2 = torch.as_tensor(sigma1, dtype=torch.float64), torch.as_tensor(sigma2, dtype=torch.float64)
     if mu1.shape != mu2.shape or s1.shape != s2.shape or s1.shape != (mu1.numel(), mu1.numel()):
         raise ValueError(f"mismatched statistics: means {tuple(mu1.shape)} and {tuple(mu2.shape)}, covariances "
                          f"{tuple(s1.shape)} and {tuple(s2.shape)}; both sets need the same feature extractor.")
-    r1 = _sqrt_psd(s1)
-    cross = torch.linalg.eigvalsh(r1 @ s2 @ r1).clamp(min=0).sqrt().sum()  # tr (S1 S2)^(1/2)
+    cross = trace_sqrt_product(s1, s2, method)
     return float((mu1 - mu2).pow(2).sum() + torch.trace(s1) + torch.trace(s2) - 2 * cross)
 
 
-def frechet_distance(features_a, features_b) -> float:
+def frechet_distance(features_a, features_b, method: str = "auto") -> float:
     """Fréchet distance between two sets of features, (N_a, D) and (N_b, D)."""
     a, b = _features(features_a, "features_a"), _features(features_b, "features_b")
     if a.shape[1] != b.shape[1]:
         raise ValueError(f"features_a has {a.shape[1]} features per sample and features_b {b.shape[1]}: "
                          "extract both with the same network.")
-    return frechet_distance_from_stats(*gaussian_stats(a), *gaussian_stats(b))
+    return frechet_distance_from_stats(*gaussian_stats(a), *gaussian_stats(b), method=method)
 
 
-@torch.no_grad()
 def frechet_distance_of(images: torch.Tensor, reference_features, features: Callable[[torch.Tensor], torch.Tensor],
                         batch_size: int = 500) -> float:
     """Fréchet distance between ``features(images)`` and precomputed ``reference_features`` (N_ref, D).
@@ -87,8 +127,9 @@ def frechet_distance_of(images: torch.Tensor, reference_features, features: Call
     ``features`` is any feature extractor (e.g. ``DigitClassifier.features``), run without gradients in
     batches of ``batch_size``: compute the reference's features once and compare many sample sets with it.
     """
-    f = torch.cat([features(images[i:i + batch_size]) for i in range(0, len(images), batch_size)])
-    return frechet_distance(f, reference_features)
+    from gan_tutor.features import extract
+
+    return frechet_distance(extract(features, images, batch_size), reference_features)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -235,3 +276,54 @@ def fid_infinity(features, reference_stats: tuple[torch.Tensor, torch.Tensor], s
     design = torch.stack([torch.ones_like(x), x], dim=1)
     intercept = torch.linalg.lstsq(design, y.unsqueeze(1)).solution[0, 0]
     return float(intercept), points
+
+
+def nearest_distances(x, reference) -> torch.Tensor:
+    """For each row of x (N, d): the Euclidean distance to its nearest row of ``reference`` (M, d). Used to spot
+    memorisation: samples copied from the training set sit at distance 0 from it, new ones as far as unseen real data."""
+    x, r = _features(x, "x", min_rows=1), _features(reference, "reference", min_rows=1)
+    if x.shape[1] != r.shape[1]:
+        raise ValueError(f"x has {x.shape[1]} features per sample and reference {r.shape[1]}: use one feature space.")
+    return torch.cat([torch.cdist(x[i:i + 1000], r).min(1).values for i in range(0, len(x), 1000)])
+
+
+# --------------------------------------------------------------------------------------------------
+# Every metric at once (the leaderboard of notebook 07)
+# --------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Scores:
+    """Every metric of one sample set against one reference set, in one feature space.
+
+    fid: Fréchet distance; kid, kid_std: KID's mean and standard deviation over subsets; inception_score, is_std
+    (None without class probabilities); precision, recall (k = 3); density, coverage (k = 5); n: sample size.
+    """
+
+    n: int
+    fid: float
+    kid: float
+    kid_std: float
+    precision: float
+    recall: float
+    density: float
+    coverage: float
+    inception_score: float | None = None
+    is_std: float | None = None
+
+
+def evaluate(features, reference, probs=None, *, kid_subsets: int = 50, kid_subset_size: int | None = None,
+             is_splits: int = 10, seed: int = 0) -> Scores:
+    """:class:`Scores` of ``features`` (N, D) against ``reference`` (M, D), both from one extractor.
+
+    ``probs`` (N, C): class probabilities of the same samples, for the Inception Score. KID averages
+    ``kid_subsets`` subsets of ``kid_subset_size`` rows (default: 1,000 or half the smaller set, so the subsets differ).
+    """
+    f, r = _features(features, "features"), _features(reference, "reference")
+    size = kid_subset_size or min(1000, min(len(f), len(r)) // 2)
+    kid_mean, kid_std = kid(f, r, subsets=kid_subsets, subset_size=size, seed=seed)
+    precision, recall = precision_recall(r, f)
+    density, coverage = density_coverage(r, f)
+    is_mean, is_std = inception_score(probs, splits=is_splits) if probs is not None else (None, None)
+    return Scores(n=len(f), fid=frechet_distance(f, r), kid=kid_mean, kid_std=kid_std, precision=precision, recall=recall,
+                  density=density, coverage=coverage, inception_score=is_mean, is_std=is_std)

@@ -171,3 +171,17 @@ def get_model(name: str) -> ModelSpec:
 def model_of_run(run_dir: str | Path) -> str:
     """The model name a run folder's checkpoint was written by."""
     return load_checkpoint(Path(run_dir) / CHECKPOINT_NAME)["model"]
+
+
+def sample_run(run_dir: str | Path, n: int, label=None, seed: int = 0, device="cpu") -> dict[str, torch.Tensor]:
+    """``n`` samples of the model in a run folder (EMA weights when kept), as ``python -m gan_tutor sample`` writes them:
+    {"images": (n, C, H, W) in [0, 1]} (+ "labels" for conditional models; ``label`` as in :meth:`ModelSpec.sample`)."""
+    spec = get_model(model_of_run(run_dir))
+    G, cfg = spec.load_generator(run_dir, device)
+    return spec.sample(G, cfg, n, label, seed)
+
+
+def training_cost(run_dir: str | Path) -> tuple[int, float]:
+    """(steps, seconds of training over all sessions) of the run in a folder, from its checkpoint."""
+    state = load_checkpoint(Path(run_dir) / CHECKPOINT_NAME)["state"]
+    return int(state["step"]), float(state["seconds"])

@@ -32,14 +32,15 @@ def test_diagonal_covariances_closed_form():
     assert got == pytest.approx(expected, rel=1e-10)
 
 
-def test_matches_scipy_sqrtm_on_non_commuting_covariances():
+@pytest.mark.parametrize("method", ["eigh", "cholesky", "auto"])
+def test_matches_scipy_sqrtm_on_non_commuting_covariances(method):
     rng = np.random.default_rng(2)
     fa = rng.normal(size=(400, 6)) @ rng.normal(size=(6, 6))
     fb = rng.normal(size=(400, 6)) @ rng.normal(size=(6, 6)) + 0.3
     m1, m2 = fa.mean(0), fb.mean(0)
     c1, c2 = np.cov(fa, rowvar=False), np.cov(fb, rowvar=False)
     expected = ((m1 - m2) ** 2).sum() + np.trace(c1 + c2 - 2 * scipy.linalg.sqrtm(c1 @ c2).real)
-    assert metrics.frechet_distance(torch.from_numpy(fa), torch.from_numpy(fb)) == pytest.approx(expected, rel=1e-7)
+    assert metrics.frechet_distance(torch.from_numpy(fa), torch.from_numpy(fb), method=method) == pytest.approx(expected, rel=1e-7)
 
 
 def test_stats_are_mean_and_unbiased_covariance():
@@ -109,6 +110,19 @@ def test_rank_deficient_covariances_give_a_finite_distance():
     a, b = torch.randn(10, 64, generator=g), torch.randn(12, 64, generator=g)  # N < d: singular covariances
     d = metrics.frechet_distance(a, b)
     assert math.isfinite(d) and d > 0
+    assert metrics.frechet_distance(a, b, method="eigh") == pytest.approx(d, rel=1e-12)  # "auto" fell back to it
+    with pytest.raises(ValueError, match="not positive definite.*method='eigh'"):
+        metrics.frechet_distance(a, b, method="cholesky")
+    with pytest.raises(ValueError, match="method must be"):
+        metrics.frechet_distance(a, b, method="sqrtm")
+
+
+def test_covariance_through_the_symmetric_rank_k_update_equals_torch_cov():
+    g = torch.Generator().manual_seed(16)
+    f = torch.randn(300, 40, generator=g, dtype=torch.float64) @ torch.randn(40, 40, generator=g, dtype=torch.float64) + 5
+    cov = metrics._covariance(f)
+    assert torch.allclose(cov, torch.cov(f.T), rtol=1e-12, atol=1e-12)
+    assert torch.equal(cov, cov.T)
 
 
 def test_two_samples_of_one_distribution_sit_near_the_finite_sample_bias():
@@ -201,3 +215,53 @@ def test_fid_infinity_recovers_the_intercept_of_a_one_over_n_law():
     assert fd_inf == pytest.approx(4.0, abs=0.25) and abs(fd_inf - 4.0) < abs(points[-1][1] - 4.0)
     with pytest.raises(ValueError, match="at least two subset sizes"):
         metrics.fid_infinity(f, reference, sizes=(5000, 6000))
+
+
+def test_nearest_distances_match_a_loop_and_are_zero_for_copies():
+    g = torch.Generator().manual_seed(17)
+    x, ref = torch.randn(7, 5, generator=g, dtype=torch.float64), torch.randn(9, 5, generator=g, dtype=torch.float64)
+    expected = [min(float((xi - rj).norm()) for rj in ref) for xi in x]
+    assert metrics.nearest_distances(x, ref).tolist() == pytest.approx(expected, rel=1e-12)
+    assert metrics.nearest_distances(ref[2:5], ref).tolist() == [0.0, 0.0, 0.0]  # memorised samples
+
+
+def test_evaluate_gathers_every_metric_with_its_limits():
+    g = torch.Generator().manual_seed(18)
+    real = torch.randn(400, 8, generator=g, dtype=torch.float64)
+    same = metrics.evaluate(real, real, probs=torch.eye(10, dtype=torch.float64).repeat(40, 1), kid_subsets=5)
+    assert same.n == 400 and same.fid == pytest.approx(0.0, abs=1e-9)
+    assert (same.precision, same.recall, same.coverage) == (1.0, 1.0, 1.0)
+    assert same.density == pytest.approx(6 / 5)  # (k + 1) / k: each sample sits in its own ball too
+    assert same.inception_score == pytest.approx(10.0) and same.is_std == pytest.approx(0.0, abs=1e-9)
+    far = metrics.evaluate(real + 100, real, kid_subsets=5)
+    assert far.inception_score is None and (far.precision, far.recall, far.density, far.coverage) == (0.0, 0.0, 0.0, 0.0)
+    assert far.fid == pytest.approx(metrics.frechet_distance(real + 100, real)) and far.kid > 0
+
+
+@pytest.mark.filterwarnings("ignore:Metric `Kernel Inception Distance` will save")
+def test_fid_and_kid_equal_torchmetrics_with_the_same_feature_module():
+    tm = pytest.importorskip("torchmetrics.image", reason="torchmetrics is not installed (pip install torchmetrics)")
+
+    class Features(torch.nn.Module):  # a fixed random projection of the pixels, as torchmetrics' `feature=` module
+        num_features = 24
+
+        def __init__(self):
+            super().__init__()
+            self.proj = torch.nn.Linear(3 * 8 * 8, 24)
+
+        def forward(self, x):
+            return torch.tanh(self.proj(x.float().flatten(1)))
+
+    torch.manual_seed(0)
+    net = Features()
+    g = torch.Generator().manual_seed(19)
+    real, fake = torch.rand(300, 3, 8, 8, generator=g), torch.rand(300, 3, 8, 8, generator=g) ** 1.5
+    fid = tm.FrechetInceptionDistance(feature=net, normalize=True)
+    kid_tm = tm.KernelInceptionDistance(feature=net, normalize=True, subsets=3, subset_size=300)  # every subset = the whole set
+    for metric in (fid, kid_tm):
+        metric.update(real, real=True)
+        metric.update(fake, real=False)
+    with torch.no_grad():
+        fr, ff = net(real).double(), net(fake).double()
+    assert metrics.frechet_distance(ff, fr) == pytest.approx(float(fid.compute()), rel=1e-4)
+    assert metrics.mmd2_unbiased(ff, fr) == pytest.approx(float(kid_tm.compute()[0]), rel=1e-4)
