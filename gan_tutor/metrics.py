@@ -45,9 +45,11 @@ def _features(x, name: str, min_rows: int = 2) -> torch.Tensor:
     if x.shape[0] < min_rows:
         need = "a covariance needs at least 2 (use hundreds or more)" if min_rows == 2 else f"at least {min_rows} needed"
         raise ValueError(f"{name} has {x.shape[0]} sample(s): {need}.")
-    if not torch.isfinite(x).all():
-        raise ValueError(f"{name} contains NaN or infinite values: check the images fed to the feature extractor.")
-    return x.detach().to("cpu", torch.float64)
+    x = x.detach().to("cpu", torch.float64)
+    if not torch.isfinite(x.sum(0)).all():  # a NaN or inf anywhere makes its column's sum NaN or inf: a cheap full check
+        raise ValueError(f"{name} contains NaN or infinite values (or values so large their sum overflows): check the "
+                         "images fed to the feature extractor.")
+    return x
 
 
 def _covariance(f: torch.Tensor) -> torch.Tensor:
@@ -55,17 +57,25 @@ def _covariance(f: torch.Tensor) -> torch.Tensor:
     symmetric rank-k update (dsyrk, through SciPy) computes one triangle, half the work of a matrix product."""
     x = f - f.mean(0)
     try:
+        import numpy as np
         from scipy.linalg.blas import dsyrk
     except ImportError:  # SciPy comes with scikit-learn; without it, the plain product
         return x.T @ x / (len(x) - 1)
-    # x.T of a C-ordered (N, D) array is a Fortran-ordered (D, N) one: BLAS reads it in place, A A^T = X^T X
-    upper = torch.from_numpy(dsyrk(1.0 / (len(x) - 1), x.numpy().T))  # the upper triangle of X^T X / (N - 1)
-    return upper.triu() + upper.triu(1).T
+    d = x.shape[1]
+    # x.T of a C-ordered (N, D) array is a Fortran-ordered (D, N) one: BLAS reads it in place, A A^T = X^T X. Only the
+    # upper triangle of the (zero-initialised) output is written; mirror it, counting the diagonal once.
+    upper = torch.from_numpy(dsyrk(1.0 / (len(x) - 1), x.numpy().T, c=np.zeros((d, d), order="F"), overwrite_c=1))
+    cov = upper + upper.T
+    cov.diagonal().div_(2)
+    return cov
 
 
 def gaussian_stats(features) -> tuple[torch.Tensor, torch.Tensor]:
     """Mean (D,) and unbiased covariance (D, D) of features (N, D), in float64."""
-    f = _features(features, "features")
+    return _stats(_features(features, "features"))
+
+
+def _stats(f: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:  # for features already checked by _features
     return f.mean(0), _covariance(f)
 
 
@@ -73,6 +83,18 @@ def _sqrt_psd(c: torch.Tensor) -> torch.Tensor:
     """Symmetric square root of a positive semi-definite matrix (negative round-off clipped)."""
     evals, evecs = torch.linalg.eigh((c + c.T) / 2)
     return (evecs * evals.clamp(min=0).sqrt()) @ evecs.T
+
+
+def _lower_t_s_lower(L: torch.Tensor, s: torch.Tensor) -> torch.Tensor:
+    """L^T S L for a lower-triangular L: two triangular products (BLAS dtrmm, through SciPy), half the work of two
+    general matrix products."""
+    try:
+        from scipy.linalg.blas import dtrmm
+    except ImportError:
+        return L.T @ s @ L
+    lower = L.numpy().T  # the Fortran-ordered view of L^T: BLAS sees it as upper triangular
+    sl = dtrmm(1.0, lower, s.numpy().T, side=1, lower=0, trans_a=1)  # S (L^T)^T = S L (S symmetric: S^T's view, no copy)
+    return torch.from_numpy(dtrmm(1.0, lower, sl, side=0, lower=0))  # (L^T) (S L)
 
 
 def trace_sqrt_product(sigma1: torch.Tensor, sigma2: torch.Tensor, method: str = "auto") -> float:
@@ -84,20 +106,19 @@ def trace_sqrt_product(sigma1: torch.Tensor, sigma2: torch.Tensor, method: str =
     (:math:`L^{-1} S_1 S_2 L = L^	op S_2 L`); about three times faster, needs S1 positive definite.
     ``"auto"``: Cholesky when it succeeds, otherwise the eigen form. Negative round-off is clipped before the root.
     """
-    s1, s2 = (sigma1 + sigma1.T) / 2, (sigma2 + sigma2.T) / 2
     if method not in ("auto", "eigh", "cholesky"):
         raise ValueError(f"method must be 'auto', 'eigh' or 'cholesky', got {method!r}.")
+    # Covariances are symmetric up to round-off: cholesky and eigvalsh read the lower triangle only.
+    s1, s2 = sigma1.contiguous(), (sigma2 + sigma2.T) / 2
     if method != "eigh":
         L, info = torch.linalg.cholesky_ex(s1)
         if info == 0:
-            m = L.T @ s2 @ L
-            return float(torch.linalg.eigvalsh((m + m.T) / 2).clamp(min=0).sqrt().sum())
+            return float(torch.linalg.eigvalsh(_lower_t_s_lower(L, s2)).clamp(min=0).sqrt().sum())
         if method == "cholesky":
             raise ValueError("sigma1 is not positive definite (fewer samples than features, or constant features): "
                              "use method='eigh' or 'auto'.")
     r1 = _sqrt_psd(s1)
-    m = r1 @ s2 @ r1
-    return float(torch.linalg.eigvalsh((m + m.T) / 2).clamp(min=0).sqrt().sum())
+    return float(torch.linalg.eigvalsh(r1 @ s2 @ r1).clamp(min=0).sqrt().sum())
 
 
 def frechet_distance_from_stats(mu1, sigma1, mu2, sigma2, method: str = "auto") -> float:
@@ -117,7 +138,7 @@ def frechet_distance(features_a, features_b, method: str = "auto") -> float:
     if a.shape[1] != b.shape[1]:
         raise ValueError(f"features_a has {a.shape[1]} features per sample and features_b {b.shape[1]}: "
                          "extract both with the same network.")
-    return frechet_distance_from_stats(*gaussian_stats(a), *gaussian_stats(b), method=method)
+    return frechet_distance_from_stats(*_stats(a), *_stats(b), method=method)
 
 
 def frechet_distance_of(images: torch.Tensor, reference_features, features: Callable[[torch.Tensor], torch.Tensor],
@@ -318,12 +339,15 @@ def evaluate(features, reference, probs=None, *, kid_subsets: int = 50, kid_subs
 
     ``probs`` (N, C): class probabilities of the same samples, for the Inception Score. KID averages
     ``kid_subsets`` subsets of ``kid_subset_size`` rows (default: 1,000 or half the smaller set, so the subsets differ).
+    FID uses the whole reference. Precision, recall, density and coverage compare sets of equal size, as their papers
+    do (the k-NN radii, hence the values, depend on each set's size): when M > N, N reference rows drawn with ``seed``.
     """
     f, r = _features(features, "features"), _features(reference, "reference")
     size = kid_subset_size or min(1000, min(len(f), len(r)) // 2)
     kid_mean, kid_std = kid(f, r, subsets=kid_subsets, subset_size=size, seed=seed)
-    precision, recall = precision_recall(r, f)
-    density, coverage = density_coverage(r, f)
+    r_n = r[torch.randperm(len(r), generator=torch.Generator().manual_seed(seed))[:len(f)]] if len(r) > len(f) else r
+    precision, recall = precision_recall(r_n, f)
+    density, coverage = density_coverage(r_n, f)
     is_mean, is_std = inception_score(probs, splits=is_splits) if probs is not None else (None, None)
     return Scores(n=len(f), fid=frechet_distance(f, r), kid=kid_mean, kid_std=kid_std, precision=precision, recall=recall,
                   density=density, coverage=coverage, inception_score=is_mean, is_std=is_std)

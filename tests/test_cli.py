@@ -17,7 +17,7 @@ import pytest
 import torch
 
 from gan_tutor import cli, data, models
-from gan_tutor.checkpoint import CHECKPOINT_NAME, CONFIG_NAME, load_checkpoint
+from gan_tutor.checkpoint import CHECKPOINT_NAME, CONFIG_NAME, CheckpointError, load_checkpoint
 
 SMOKE_STEPS = 40  # gan.TIERS["smoke"].steps
 
@@ -246,3 +246,15 @@ def test_missing_required_argument_is_argparse_exit_2(capsys):
         cli.main(["train", "gan"])
     assert e.value.code == 2
     assert "--out" in capsys.readouterr().err
+
+
+def test_sample_run_and_training_cost_read_the_run_folder(run, tmp_path):
+    from gan_tutor.models import sample_run, training_cost
+
+    state = load_checkpoint(run / CHECKPOINT_NAME)["state"]
+    assert training_cost(run) == (state["step"], pytest.approx(state["seconds"])) and state["seconds"] > 0
+    out = sample(run, tmp_path / "s.npz", "--n", "7", "--seed", "3")
+    again = sample_run(run, 7, seed=3)
+    assert np.array_equal(again["images"].numpy(), out["images"])  # the CLI's samples, from Python
+    with pytest.raises(CheckpointError, match="train first"):
+        training_cost(tmp_path / "nothing")

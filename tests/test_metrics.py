@@ -265,3 +265,14 @@ def test_fid_and_kid_equal_torchmetrics_with_the_same_feature_module():
         fr, ff = net(real).double(), net(fake).double()
     assert metrics.frechet_distance(ff, fr) == pytest.approx(float(fid.compute()), rel=1e-4)
     assert metrics.mmd2_unbiased(ff, fr) == pytest.approx(float(kid_tm.compute()[0]), rel=1e-4)
+
+
+def test_evaluate_compares_equal_sized_sets_for_the_manifold_metrics():
+    g = torch.Generator().manual_seed(20)
+    real = torch.randn(1200, 4, generator=g, dtype=torch.float64)
+    fake = real[:300]  # a quarter of the reference, copied
+    s = metrics.evaluate(fake, real, kid_subsets=3, seed=1)
+    sub = real[torch.randperm(1200, generator=torch.Generator().manual_seed(1))[:300]]
+    assert (s.precision, s.recall) == metrics.precision_recall(sub, fake)
+    assert (s.density, s.coverage) == metrics.density_coverage(sub, fake)
+    assert s.fid == pytest.approx(metrics.frechet_distance(fake, real))  # the whole reference

@@ -408,3 +408,23 @@ def test_every_tier_builds_and_takes_a_training_step(tier):
     state = train.fit_gan(G, D, images, loop, labels=labels, lr_g=cfg.lr_g, lr_d=cfg.lr_d, betas=cfg.betas, steps=1,
                           device="cpu", progress=False)
     assert state.step == 1 and all(torch.isfinite(p).all() for p in G.parameters())
+
+
+def test_sampling_with_noise_inputs_depends_on_the_seed_alone():
+    from gan_tutor.models import get_model
+
+    spec = get_model("stylegan")
+    cfg = stylegan.tier_config("smoke", clusters=0)
+    G, _ = stylegan.build(cfg)
+    with torch.no_grad():
+        for layer in G.layers:
+            layer.noise.strength.fill_(0.5)  # at initialisation the noise inputs are off; switch them on
+    G.eval()
+    state = torch.random.get_rng_state()
+    a, b = spec.sample(G, cfg, 6, seed=3)["images"], spec.sample(G, cfg, 6, seed=3)["images"]
+    torch.randn(5)  # whatever the caller draws in between
+    c, other = spec.sample(G, cfg, 6, seed=3)["images"], spec.sample(G, cfg, 6, seed=4)["images"]
+    assert torch.equal(a, b) and torch.equal(a, c) and not torch.equal(a, other)
+    torch.random.set_rng_state(state)
+    spec.sample(G, cfg, 6, seed=3)
+    assert torch.equal(torch.random.get_rng_state(), state)  # the caller's random stream is left alone
