@@ -152,3 +152,18 @@ def test_without_torch_fidelity_the_error_says_what_to_install(monkeypatch):
     monkeypatch.setitem(sys.modules, "torch_fidelity.feature_extractor_inceptionv3", None)
     with pytest.raises(features.FeatureExtractorUnavailable, match="pip install torch-fidelity"):
         features.inception_v3()
+
+
+def test_inception_v3_runs_torch_fidelitys_network_end_to_end(tmp_path, monkeypatch):
+    """The whole path with torch-fidelity's real Inception-v3 (random weights: the true ones need the internet once)."""
+    fidelity = pytest.importorskip("torch_fidelity.feature_extractor_inceptionv3", reason="torch-fidelity is not installed")
+    weights = tmp_path / features.INCEPTION_FILE
+    torch.save({"stand-in": torch.zeros(1)}, weights)
+    monkeypatch.setattr(features, "INCEPTION_SHA256_PREFIX", hashlib.sha256(weights.read_bytes()).hexdigest()[:8])
+    monkeypatch.setattr(fidelity.FeatureExtractorInceptionV3, "load_state_dict", lambda self, state: None)
+    torch.manual_seed(0)
+    ex = features.inception_v3(weights_path=weights)
+    x = torch.rand(2, 1, 28, 28)
+    f, p = ex(x), ex.probs(x)
+    assert ex.num_features == 2048 and f.shape == (2, 2048) and torch.isfinite(f).all()
+    assert p.shape == (2, 1008) and torch.allclose(p.sum(1), torch.ones(2, dtype=torch.float64))
