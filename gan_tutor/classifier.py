@@ -66,7 +66,6 @@ these features, and what a classifier-based score cannot tell).
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -74,6 +73,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
+
+from gan_tutor.data import sha256_of
 
 N_CLASSES = 10
 WEIGHTS_PATH = Path(__file__).resolve().parent / "weights" / "digit_classifier.pt"
@@ -128,15 +129,6 @@ class DigitClassifier(nn.Module):
         return self.head(self.dropout(self.features(x)))
 
 
-def sha256_of_file(path: Path | str) -> str:
-    """Hex sha256 of a file, read in 1 MiB blocks."""
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
 def load_digit_classifier(
     path: Path | str | None = None, device: str | torch.device = "cpu", sha256: str | None = None
 ) -> DigitClassifier:
@@ -153,7 +145,7 @@ def load_digit_classifier(
     if not path.is_file():
         raise ClassifierWeightsError(f"digit classifier weights {path} do not exist: {_RETRAIN_HINT}.")
     if sha256 is not None:
-        digest = sha256_of_file(path)
+        digest = sha256_of(path)
         if digest != sha256:
             raise ClassifierWeightsError(
                 f"digit classifier weights {path} have sha256 {digest}, expected {sha256}: the file is "

@@ -479,7 +479,7 @@ def _probe_address(url: str) -> tuple[str, int]:
     return host, port
 
 
-def _any_reachable(urls: list[str], timeout: float = PROBE_TIMEOUT_S) -> bool:
+def any_reachable(urls: list[str], timeout: float = PROBE_TIMEOUT_S) -> bool:
     """Whether a TCP connection to any of the URLs' hosts opens within ``timeout`` seconds.
 
     Each probe runs in a daemon thread so that a slow name lookup (which ``create_connection``'s
@@ -512,7 +512,7 @@ def _download(spec: DatasetSpec, root: Path) -> None:
         return DownloadError(f"could not download {spec.name} into {root} ({reason}). " + _how_to_get(spec, root))
 
     urls = _source_urls(cls)
-    if not _any_reachable(urls):
+    if not any_reachable(urls):
         hosts = ", ".join(sorted({_probe_address(u)[0] or u for u in urls}))
         raise fail(f"no connection to {hosts} within {PROBE_TIMEOUT_S:g} s: offline?")
 

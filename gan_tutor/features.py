@@ -22,7 +22,6 @@ torchmetrics accepts it too: ``FrechetInceptionDistance(feature=extractor, norma
 
 from __future__ import annotations
 
-import hashlib
 import os
 import shutil
 import tempfile
@@ -34,6 +33,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from gan_tutor.classifier import DigitClassifier, check_digit_images, load_digit_classifier
+from gan_tutor.data import any_reachable, sha256_of
 
 # The Inception-v3 weights torch-fidelity and torchmetrics use (converted from TensorFlow's 2015-12-05 graph,
 # the FID reference); the hex after the last '-' is the start of the file's sha256, as torch.hub names files.
@@ -142,14 +142,6 @@ def inception_cache_path() -> Path:
     return Path(torch.hub.get_dir()) / "checkpoints" / INCEPTION_FILE
 
 
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
 def _how_to_fetch(target: Path) -> str:
     return (f"on a machine with internet, download {INCEPTION_URL} (about 100 MB) and either copy it to {target} or pass "
             f"inception_v3(weights_path='/path/to/{INCEPTION_FILE}'); offline, use the digit judge's features "
@@ -160,17 +152,21 @@ def download_inception_weights(target: Path | None = None, url: str = INCEPTION_
     """Download the Inception-v3 weights to ``target`` (default: :func:`inception_cache_path`) and return the path.
 
     Written to a temporary file, checked against the sha256 prefix in its name, then renamed: never a half file.
-    Every network wait (connecting, each read) gives up after ``timeout`` seconds, with
+    A connection probe first (at most 5 s, name lookup included), then every network wait (connecting, each read)
+    gives up after ``timeout`` seconds, with
     :class:`FeatureExtractorUnavailable` saying how to fetch the file by hand.
     """
     target = Path(target) if target is not None else inception_cache_path()
+    if not any_reachable([url], timeout=min(timeout, 5.0)):  # a probe in a thread: a stuck name lookup cannot hang us
+        raise FeatureExtractorUnavailable(f"could not fetch the Inception-v3 weights: no connection to the host of {url} "
+                                          f"within {min(timeout, 5.0):g} s; this machine seems to be offline: {_how_to_fetch(target)}.")
     target.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".part")
     try:
         with os.fdopen(fd, "wb") as f:
             with urllib.request.urlopen(url, timeout=timeout) as response:
                 shutil.copyfileobj(response, f, length=1 << 20)
-        digest = _sha256(Path(tmp))
+        digest = sha256_of(Path(tmp))
         if not digest.startswith(INCEPTION_SHA256_PREFIX):
             raise FeatureExtractorUnavailable(f"the file downloaded from {url} has sha256 {digest[:16]}..., expected "
                                               f"{INCEPTION_SHA256_PREFIX}...: a damaged or different file; {_how_to_fetch(target)}.")
@@ -207,7 +203,7 @@ def inception_v3(weights_path: str | Path | None = None, timeout: float = 30.0, 
         path = Path(weights_path)
         if not path.is_file():
             raise FeatureExtractorUnavailable(f"Inception-v3 weights {path} do not exist: {_how_to_fetch(inception_cache_path())}.")
-    digest = _sha256(path)
+    digest = sha256_of(path)
     if not digest.startswith(INCEPTION_SHA256_PREFIX):
         raise FeatureExtractorUnavailable(f"{path} has sha256 {digest[:16]}..., not the Inception-v3 FID weights "
                                           f"({INCEPTION_SHA256_PREFIX}...): {_how_to_fetch(inception_cache_path())}.")

@@ -52,7 +52,7 @@ def main(argv: list[str] | None = None) -> int:
         rows.append((nb.name, args.tier, seconds, status))
         print(f"{nb.name:32} {args.tier:6} {seconds:7.1f} s  {status}", flush=True)
     print()
-    print(f"| notebook | tier | seconds | status |\n|---|---|---:|---|")
+    print("| notebook | tier | seconds | status |\n|---|---|---:|---|")
     for name, tier, seconds, status in rows:
         print(f"| {name} | {tier} | {seconds:.1f} | {status} |")
     print(f"\nexecuted notebooks are in {out_dir.relative_to(ROOT)}/")

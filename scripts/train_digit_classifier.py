@@ -28,8 +28,8 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 
-from gan_tutor.classifier import WEIGHTS_PATH, DigitClassifier, judge_digits, sha256_of_file
-from gan_tutor.data import BatchIterator, load_mnist_5k
+from gan_tutor.classifier import WEIGHTS_PATH, DigitClassifier, judge_digits
+from gan_tutor.data import BatchIterator, load_mnist_5k, sha256_of
 
 
 @dataclass(frozen=True)
@@ -177,7 +177,7 @@ def save_weights(model: DigitClassifier, path: Path | str) -> str:
         if os.path.exists(tmp):
             os.unlink(tmp)
         raise
-    return sha256_of_file(path)
+    return sha256_of(path)
 
 
 def evaluate(model: DigitClassifier, images: torch.Tensor, labels: torch.Tensor) -> dict:

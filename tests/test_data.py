@@ -374,7 +374,7 @@ def test_offline_download_fails_fast_and_leaves_nothing(tmp_path):
 @pytest.fixture
 def reachable(monkeypatch):
     """Pretend the download host answers, so the download itself (faked below) runs."""
-    monkeypatch.setattr(data, "_any_reachable", lambda urls: True)
+    monkeypatch.setattr(data, "any_reachable", lambda urls: True)
 
 
 @pytest.mark.parametrize("error", [RuntimeError("Error downloading train-labels-idx1-ubyte.gz"), KeyboardInterrupt()])
