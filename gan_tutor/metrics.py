@@ -17,15 +17,15 @@ digits of the same sizes, which is not 0 because both are finite samples.
 Numerics: :math:`\operatorname{tr}(\Sigma_1\Sigma_2)^{1/2}` is the sum of the square roots of the eigenvalues of a
 symmetric matrix with the eigenvalues of :math:`\Sigma_1\Sigma_2`: :math:`\Sigma_1^{1/2}\Sigma_2\Sigma_1^{1/2}` (any
 positive semi-definite :math:`\Sigma_1`, singular ones included, as when there are fewer samples than features) or,
-three times faster, :math:`L^\top\Sigma_2 L` with :math:`\Sigma_1 = LL^\top` (when :math:`\Sigma_1` is positive
+about twice as fast, :math:`L^\top\Sigma_2 L` with :math:`\Sigma_1 = LL^\top` (when :math:`\Sigma_1` is positive
 definite; :func:`trace_sqrt_product`). Everything runs in float64, tiny negative eigenvalues from round-off are clipped
 to 0, and no complex square root (``scipy.linalg.sqrtm``) is needed. ``python scripts/bench_frechet.py`` times it.
 
 The other metrics of notebook 07, each tested against closed forms or naive loops: :class:`FeatureStats` (streaming
 mean and covariance), :func:`kid` (unbiased MMD^2 with the cubic polynomial kernel over random subsets),
 :func:`inception_score`, :func:`precision_recall` (k-NN manifolds, k = 3), :func:`density_coverage` (k = 5),
-:func:`fid_infinity` (FD_N against 1/N, extrapolated to N -> infinity), :func:`nearest_distances` (memorisation), and
-:func:`evaluate`, all of them at once. The feature extractors are in :mod:`gan_tutor.features`.
+:func:`fid_infinity` (FD_N against 1/N, extrapolated to N -> infinity; the line: :func:`one_over_n_fit`),
+:func:`nearest_distances` (memorisation), and :func:`evaluate`, all of them at once. The feature extractors are in :mod:`gan_tutor.features`.
 
 Taught in: notebook 03 (DCGAN: distance to the real floor); notebook 07 (evaluation).
 """
@@ -102,8 +102,8 @@ def trace_sqrt_product(sigma1: torch.Tensor, sigma2: torch.Tensor, method: str =
 
     ``"eigh"``: :math:`S_1^{1/2} S_2 S_1^{1/2}` (its eigenvalues are those of :math:`S_1 S_2`), with the symmetric
     square root from an eigendecomposition; works for every positive semi-definite S1, singular ones included
-    (N < D). ``"cholesky"``: :math:`L^	op S_2 L` with :math:`S_1 = L L^	op`, similar to :math:`S_1 S_2` too
-    (:math:`L^{-1} S_1 S_2 L = L^	op S_2 L`); about three times faster, needs S1 positive definite.
+    (N < D). ``"cholesky"``: :math:`L^\top S_2 L` with :math:`S_1 = L L^\top`, similar to :math:`S_1 S_2` too
+    (:math:`L^{-1} S_1 S_2 L = L^\top S_2 L`); about twice as fast, needs S1 positive definite.
     ``"auto"``: Cholesky when it succeeds, otherwise the eigen form. Negative round-off is clipped before the root.
     """
     if method not in ("auto", "eigh", "cholesky"):
@@ -292,11 +292,19 @@ def fid_infinity(features, reference_stats: tuple[torch.Tensor, torch.Tensor], s
     g = torch.Generator().manual_seed(seed)
     points = [(int(n), frechet_distance_from_stats(*gaussian_stats(f[torch.randperm(len(f), generator=g)[:n]]), *reference_stats))
               for n in sizes]
+    return one_over_n_fit(points)[0], points
+
+
+def one_over_n_fit(points) -> tuple[float, float]:
+    """The least-squares line FD_N = intercept + slope / N through points [(N, FD_N), ...] (from one or several
+    draws): (intercept, slope). The intercept is FID-infinity."""
+    if len({n for n, _ in points}) < 2:
+        raise ValueError(f"a line in 1/N needs at least two different sizes N, got {sorted({n for n, _ in points})}.")
     x = torch.tensor([1.0 / n for n, _ in points], dtype=torch.float64)
     y = torch.tensor([v for _, v in points], dtype=torch.float64)
     design = torch.stack([torch.ones_like(x), x], dim=1)
-    intercept = torch.linalg.lstsq(design, y.unsqueeze(1)).solution[0, 0]
-    return float(intercept), points
+    intercept, slope = torch.linalg.lstsq(design, y.unsqueeze(1)).solution[:, 0]
+    return float(intercept), float(slope)
 
 
 def nearest_distances(x, reference) -> torch.Tensor:

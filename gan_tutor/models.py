@@ -142,11 +142,10 @@ class ModelSpec:
         # and the caller's stream is left as it was.
         with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
             torch.manual_seed(seed)
-            return self._sample(G, cfg, n, label, torch.Generator(device=device).manual_seed(seed), batch_size)
+            return self._sample(G, cfg, n, n_classes, label, torch.Generator(device=device).manual_seed(seed), batch_size)
 
-    def _sample(self, G, cfg, n: int, label, g: torch.Generator, batch_size: int) -> dict[str, torch.Tensor]:
-        device = next(G.parameters()).device
-        n_classes = getattr(cfg, "n_classes", None)
+    def _sample(self, G, cfg, n: int, n_classes, label, g: torch.Generator, batch_size: int) -> dict[str, torch.Tensor]:
+        device = g.device
         if self.likelihood:  # from the prior, in batches
             return {"images": torch.cat([G.sample(min(batch_size, n - i), g).float().cpu() for i in range(0, n, batch_size)])}
         z = torch.randn(n, cfg.z_dim, generator=g, device=device)

@@ -217,6 +217,13 @@ def test_fid_infinity_recovers_the_intercept_of_a_one_over_n_law():
         metrics.fid_infinity(f, reference, sizes=(5000, 6000))
 
 
+def test_one_over_n_fit_recovers_an_exact_line_from_several_draws():
+    points = [(n, 3.0 + 200.0 / n) for n in (100, 200, 400)] * 2  # two draws at the same sizes
+    assert metrics.one_over_n_fit(points) == pytest.approx((3.0, 200.0), rel=1e-10)
+    with pytest.raises(ValueError, match="two different sizes"):
+        metrics.one_over_n_fit([(100, 5.0), (100, 6.0)])
+
+
 def test_nearest_distances_match_a_loop_and_are_zero_for_copies():
     g = torch.Generator().manual_seed(17)
     x, ref = torch.randn(7, 5, generator=g, dtype=torch.float64), torch.randn(9, 5, generator=g, dtype=torch.float64)
