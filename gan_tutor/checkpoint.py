@@ -106,7 +106,20 @@ def save_config(run_dir: str | Path, config: dict[str, Any]) -> None:
     atomic_write_bytes(Path(run_dir) / CONFIG_NAME, lambda f: f.write(text.encode()))
 
 
-def config_differences(saved: dict[str, Any], current: dict[str, Any]) -> list[str]:
-    """Lines ``key: saved -> current`` for every key whose value differs."""
+def config_differences(saved: dict[str, Any], current: dict[str, Any], defaults: dict[str, Any] | None = None) -> list[str]:
+    """Lines ``key: saved -> current`` for every key whose value differs.
+
+    A key the saved config lacks (a field added after the run was written) is no difference when the current
+    value is its default in ``defaults``: the run was trained as if at that default.
+    """
+    defaults = defaults or {}
+    absent = object()
+
+    def same(k: str) -> bool:
+        old = saved.get(k, absent)
+        if old is absent:
+            return k in defaults and current.get(k) == defaults[k]
+        return old == current.get(k, absent)
+
     keys = sorted(set(saved) | set(current))
-    return [f"{k}: {saved.get(k, '<absent>')!r} -> {current.get(k, '<absent>')!r}" for k in keys if saved.get(k) != current.get(k)]
+    return [f"{k}: {saved.get(k, '<absent>')!r} -> {current.get(k, '<absent>')!r}" for k in keys if not same(k)]

@@ -69,20 +69,18 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from gan_tutor.data import sha256_of
+from gan_tutor.download import sha256_of
+from gan_tutor.images import check_images, check_labels
 
 N_CLASSES = 10
+DIGIT_SHAPE = (1, 28, 28)  # what the judge reads: greyscale 28x28 digits in [0, 1]
 WEIGHTS_PATH = Path(__file__).resolve().parent / "weights" / "digit_classifier.pt"
 # sha256 of the shipped weights, as printed by scripts/train_digit_classifier.py (default flags).
 WEIGHTS_SHA256 = "7aa34b9d4c32a079638e492ae2f1320f69fca87486552ac80b61f67694bf94ab"
-# Pixel values may leave [0, 1] by float rounding, e.g. after (x + 1) / 2 of a tanh output.
-RANGE_TOLERANCE = 1e-3
-
 _RETRAIN_HINT = (
     "run `python scripts/train_digit_classifier.py` from the repository root to rebuild it, "
     "or reinstall gan_tutor (`pip install --force-reinstall .` or `pip install -e .` from the repository root)"
@@ -216,84 +214,6 @@ class DigitJudgement:
         return text
 
 
-def check_digit_images(images) -> torch.Tensor:
-    """Validate (N, 1, 28, 28) floating images in [0, 1]; every failure names the fix."""
-    if isinstance(images, np.ndarray):
-        images = torch.from_numpy(images)
-    if not isinstance(images, torch.Tensor):
-        raise TypeError(
-            f"images must be a torch.Tensor (or numpy array) of shape (N, 1, 28, 28), got {type(images).__name__}"
-        )
-    shape = tuple(images.shape)
-    if images.ndim != 4:
-        hint = {
-            2: "a single 28x28 image: use x[None, None]",
-            3: "(N, 28, 28) images: add the channel axis with x.unsqueeze(1)",
-        }.get(images.ndim, "reshape them to (N, 1, 28, 28)")
-        raise ValueError(f"images must have 4 dimensions (N, 1, 28, 28), got shape {shape}: for {hint}.")
-    if shape[1] != 1:
-        hint = (
-            "channels-last (N, 28, 28, 1) images: use x.permute(0, 3, 1, 2)"
-            if shape[1:] == (28, 28, 1)
-            else "colour images: convert to grey, e.g. x.mean(dim=1, keepdim=True)"
-        )
-        raise ValueError(f"images must have 1 channel, got shape {shape} ({shape[1]} channels): for {hint}.")
-    if shape[2:] != (28, 28):
-        raise ValueError(
-            f"images must be 28x28, got {shape[2]}x{shape[3]}: resize them, e.g. "
-            "torch.nn.functional.interpolate(x, size=(28, 28), mode='bilinear', antialias=True)."
-        )
-    if shape[0] < 1:
-        raise ValueError("images is an empty batch (N = 0): pass at least one image.")
-    if not images.is_floating_point():
-        raise ValueError(
-            f"images must be a floating tensor in [0, 1], got dtype {images.dtype}: "
-            "for 0..255 pixels use x.float() / 255."
-        )
-    images = images.detach()
-    if not torch.isfinite(images).all():
-        raise ValueError("images contain NaN or inf: the generator has diverged; check its training (NaN guard).")
-    lo, hi = images.min().item(), images.max().item()
-    if lo >= -RANGE_TOLERANCE and hi <= 1 + RANGE_TOLERANCE:
-        return images.clamp(0, 1)
-    if lo >= -1 - RANGE_TOLERANCE and hi <= 1 + RANGE_TOLERANCE:
-        raise ValueError(
-            f"images must be in [0, 1], but they look like they are in [-1, 1] (min {lo:.3g}, max {hi:.3g}), "
-            "the range of a tanh generator: map them with (x + 1) / 2."
-        )
-    if lo >= -RANGE_TOLERANCE and hi <= 255 + RANGE_TOLERANCE:
-        raise ValueError(
-            f"images must be in [0, 1], but they look like 0..255 pixels (max {hi:.3g}): divide them by 255."
-        )
-    raise ValueError(
-        f"images must be in [0, 1], got values in [{lo:.3g}, {hi:.3g}]: rescale them "
-        "(a sigmoid output is in [0, 1]; a tanh output x maps with (x + 1) / 2)."
-    )
-
-
-def _check_labels(labels, n: int) -> torch.Tensor:
-    if isinstance(labels, np.ndarray):
-        labels = torch.from_numpy(labels)
-    if not isinstance(labels, torch.Tensor):
-        labels = torch.as_tensor(labels)
-    if labels.dtype == torch.bool or labels.is_floating_point() or labels.is_complex():
-        raise ValueError(
-            f"labels must be an integer tensor of class indices 0..9, got dtype {labels.dtype}: use labels.long()."
-        )
-    if tuple(labels.shape) != (n,):
-        raise ValueError(
-            f"labels must have shape (N,) = ({n},), one per image, got {tuple(labels.shape)}: "
-            "pass the label each image was generated for."
-        )
-    lo, hi = labels.min().item(), labels.max().item()
-    if lo < 0 or hi >= N_CLASSES:
-        raise ValueError(
-            f"labels must be class indices in 0..9, got values in {lo}..{hi}: "
-            "pass digit classes, not one-hot vectors or names."
-        )
-    return labels.long().cpu()
-
-
 @torch.no_grad()
 def judge_digits(
     images,
@@ -310,9 +230,9 @@ def judge_digits(
     """
     if not 0 < threshold <= 1:
         raise ValueError(f"threshold must be a probability in (0, 1], got {threshold}.")
-    images = check_digit_images(images)
+    images = check_images(images, DIGIT_SHAPE)
     n = images.shape[0]
-    labels = _check_labels(labels, n) if labels is not None else None
+    labels = check_labels(labels, N_CLASSES, n).cpu() if labels is not None else None
     if classifier is None:
         classifier = load_digit_classifier()
     device = next(classifier.parameters()).device

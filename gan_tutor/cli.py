@@ -77,7 +77,7 @@ def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m gan_tutor", description=__doc__.split("\n\n")[0])
     sub = p.add_subparsers(dest="command", required=True)
     t = sub.add_parser("train", help="train a model into a run folder (resumes if it exists)")
-    t.add_argument("model", help="; ".join(f"{k}: {v[1]}" for k, v in MODELS.items()))
+    t.add_argument("model", help="; ".join(f"{k}: {v.help}" for k, v in MODELS.items()))
     t.add_argument("--data", default="mnist-5k", help="dataset name (python -m gan_tutor data list)")
     t.add_argument("--tier", default="cpu", help="smoke | cpu | gpu | full")
     t.add_argument("--out", required=True, help="run folder (created; resumed if it holds a checkpoint)")

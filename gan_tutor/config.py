@@ -1,22 +1,32 @@
-"""Typed run configs: what every model's config shares (its identity) and tier presets.
+"""Typed run configs: the fields every run has, the fields each kind of training reads, and tier presets.
 
-A model module defines a dataclass config that subclasses :class:`RunConfig` and a dict ``TIERS`` of
-presets; ``tier_config`` in the module is ``pick_tier(TIERS, tier, **overrides)``.
+A model module defines a config dataclass that subclasses :class:`AdversarialConfig` (G and D, trained as a
+game) or :class:`LikelihoodConfig` (one network, one loss), overriding defaults and adding its own fields,
+and a dict ``TIERS`` of presets; ``tier_config`` in the module is ``pick_tier(TIERS, tier, **overrides)``.
+The training loop reads these fields as attributes: a field a config does not declare is an error
+(``pick_tier``, :meth:`RunConfig.from_identity`), never a silent default.
 """
 
 from __future__ import annotations
 
-from dataclasses import asdict, replace
-from typing import TypeVar
+from dataclasses import asdict, dataclass, fields, replace
+from typing import Any, TypeVar
 
 # The budget of a run, not its identity: a run folder may be resumed with more steps.
 BUDGET_FIELDS = ("steps", "snapshot_every")
 
-C = TypeVar("C")
+C = TypeVar("C", bound="RunConfig")
 
 
+@dataclass
 class RunConfig:
-    """Mixin for config dataclasses: ``identity()`` is the JSON-able dict a run folder is tied to."""
+    """What every run has. ``identity()`` is the JSON-able dict a run folder is tied to."""
+
+    seed: int = 0
+    batch_size: int = 64
+    steps: int = 3000  # budget
+    snapshot_every: int = 250  # budget
+    image_shape: tuple[int, ...] = (1, 28, 28)  # (C, H, W) of the data, set from the dataset
 
     def identity(self) -> dict:
         d = asdict(self)
@@ -24,9 +34,63 @@ class RunConfig:
             d.pop(k, None)
         return {k: list(v) if isinstance(v, tuple) else v for k, v in d.items()}
 
+    @classmethod
+    def field_names(cls) -> list[str]:
+        return [f.name for f in fields(cls)]
+
+    @classmethod
+    def from_identity(cls: type[C], identity: dict[str, Any]) -> C:
+        """The config a run folder's saved identity describes (lists back to tuples); fields saved before they
+        existed take their defaults, and a saved field this config does not know is an error."""
+        known = set(cls.field_names())
+        unknown = sorted(set(identity) - known)
+        if unknown:
+            raise ValueError(f"the saved config has fields {unknown} that {cls.__name__} does not know: "
+                             "the run was written by another model or version; use a new run folder.")
+        return cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in identity.items()})
+
+
+@dataclass
+class AdversarialConfig(RunConfig):
+    """The fields the adversarial loop reads (``gan_tutor.train.GANLoop``), with their neutral defaults."""
+
+    z_dim: int = 64
+    lr_g: float = 2e-4
+    lr_d: float = 2e-4
+    betas: tuple[float, float] = (0.5, 0.999)  # beta1 0.5: Radford et al. 2015
+    real_label: float = 1.0  # < 1: one-sided label smoothing
+    ema_decay: float | None = None
+    loss: str = "logistic"  # or "hinge"
+    saturating: bool = False  # the minimax generator loss log(1 - D(G(z))), for demonstrations
+    augment: str = ""  # DiffAugment policy for D's inputs (gan_tutor.augment)
+    r1_gamma: float = 0.0  # > 0: R1 penalty on real images, every r1_every D steps
+    r1_every: int = 16
+    pl_weight: float = 0.0  # > 0: G's path-length penalty, every pl_every G steps
+    pl_every: int = 4
+    n_classes: int = 0  # > 0: conditional on the dataset's labels 0..n_classes-1
+    clusters: int = 0  # > 0: self-conditioned on this many clusters found without labels (gan_tutor.selfcond)
+    cluster_method: str = "spectral"  # or "kmeans" (selfcond.cluster_labels)
+
+    def __post_init__(self) -> None:
+        if self.n_classes and self.clusters:
+            raise ValueError(f"n_classes={self.n_classes} (labels) and clusters={self.clusters} (self-conditioning) "
+                             "exclude each other: set one of them to 0.")
+
+
+@dataclass
+class LikelihoodConfig(RunConfig):
+    """The fields the likelihood loop reads (``gan_tutor.train.fit_likelihood``)."""
+
+    lr: float = 1e-3
+
 
 def pick_tier(tiers: dict[str, C], tier: str, **overrides) -> C:
-    """The preset for ``tier`` with ``overrides`` applied; an unknown tier lists the valid ones."""
+    """The preset for ``tier`` with ``overrides`` applied; an unknown tier or field lists the valid ones."""
     if tier not in tiers:
         raise ValueError(f"unknown tier {tier!r}: use one of {', '.join(tiers)}.")
-    return replace(tiers[tier], **overrides)
+    preset = tiers[tier]
+    unknown = sorted(set(overrides) - set(preset.field_names()))
+    if unknown:
+        raise ValueError(f"{type(preset).__name__} has no field {', '.join(map(repr, unknown))}: "
+                         f"choose from {', '.join(preset.field_names())}.")
+    return replace(preset, **overrides)

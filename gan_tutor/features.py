@@ -32,8 +32,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from gan_tutor.classifier import DigitClassifier, check_digit_images, load_digit_classifier
-from gan_tutor.data import any_reachable, sha256_of
+from gan_tutor.classifier import DIGIT_SHAPE, DigitClassifier, load_digit_classifier
+from gan_tutor.download import any_reachable, sha256_of
+from gan_tutor.images import check_images
 
 # The Inception-v3 weights torch-fidelity and torchmetrics use (converted from TensorFlow's 2015-12-05 graph,
 # the FID reference); the hex after the last '-' is the start of the file's sha256, as torch.hub names files.
@@ -62,10 +63,10 @@ class DigitFeatures(nn.Module):
         return super().train(False)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.classifier.features(check_digit_images(x).to(self._device))
+        return self.classifier.features(check_images(x, DIGIT_SHAPE).to(self._device))
 
     def probs(self, x: torch.Tensor) -> torch.Tensor:
-        return F.softmax(self.classifier(check_digit_images(x).to(self._device)), dim=1)
+        return F.softmax(self.classifier(check_images(x, DIGIT_SHAPE).to(self._device)), dim=1)
 
     @property
     def _device(self) -> torch.device:
@@ -92,14 +93,6 @@ def random_digit_features(seed: int = 0) -> DigitFeatures:
         torch.manual_seed(seed)
         net = DigitClassifier()
     return DigitFeatures(net)
-
-
-@torch.no_grad()
-def extract(extractor, images: torch.Tensor, batch_size: int = 500) -> torch.Tensor:
-    """``extractor`` applied to ``images`` in batches of ``batch_size``, without gradients: (N, D) float32 on the CPU."""
-    if len(images) == 0:
-        raise ValueError("no images to extract features from (N = 0).")
-    return torch.cat([extractor(images[i:i + batch_size]).float().cpu() for i in range(0, len(images), batch_size)])
 
 
 # --------------------------------------------------------------------------------------------------

@@ -33,7 +33,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from gan_tutor.config import RunConfig, pick_tier
+from gan_tutor.config import AdversarialConfig, pick_tier
 
 
 class Generator(nn.Module):
@@ -91,22 +91,15 @@ class Discriminator(nn.Module):
 
 
 @dataclass
-class GANConfig(RunConfig):
-    """Everything that defines a vanilla-GAN run. ``steps`` is the tier's budget, not its identity."""
+class GANConfig(AdversarialConfig):
+    """What defines a vanilla-GAN run: these fields and those of its base config (``gan_tutor.config``)."""
 
-    z_dim: int = 64
     hidden_g: tuple[int, ...] = (256, 512, 1024)
     hidden_d: tuple[int, ...] = (512, 256)
     dropout_d: float = 0.3
-    lr_g: float = 2e-4
-    lr_d: float = 2e-4
-    betas: tuple[float, float] = (0.5, 0.999)  # beta1 0.5: Radford et al. 2015
-    batch_size: int = 64
     real_label: float = 0.9  # one-sided label smoothing
     ema_decay: float | None = 0.999
-    seed: int = 0
     steps: int = 15000
-    image_shape: tuple[int, ...] = (1, 28, 28)
     snapshot_every: int = 500
 
 

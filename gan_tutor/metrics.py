@@ -141,6 +141,14 @@ def frechet_distance(features_a, features_b, method: str = "auto") -> float:
     return frechet_distance_from_stats(*_stats(a), *_stats(b), method=method)
 
 
+@torch.no_grad()
+def extract(extractor, images: torch.Tensor, batch_size: int = 500) -> torch.Tensor:
+    """``extractor`` applied to ``images`` in batches of ``batch_size``, without gradients: (N, D) float32 on the CPU."""
+    if len(images) == 0:
+        raise ValueError("no images to extract features from (N = 0).")
+    return torch.cat([extractor(images[i:i + batch_size]).float().cpu() for i in range(0, len(images), batch_size)])
+
+
 def frechet_distance_of(images: torch.Tensor, reference_features, features: Callable[[torch.Tensor], torch.Tensor],
                         batch_size: int = 500) -> float:
     """Fréchet distance between ``features(images)`` and precomputed ``reference_features`` (N_ref, D).
@@ -148,8 +156,6 @@ def frechet_distance_of(images: torch.Tensor, reference_features, features: Call
     ``features`` is any feature extractor (e.g. ``DigitClassifier.features``), run without gradients in
     batches of ``batch_size``: compute the reference's features once and compare many sample sets with it.
     """
-    from gan_tutor.features import extract
-
     return frechet_distance(extract(features, images, batch_size), reference_features)
 
 

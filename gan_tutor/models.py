@@ -1,46 +1,167 @@
-"""The models the CLI can train and sample, by name, and the glue that trains and samples them.
+"""The models the CLI can train and sample, by name, and the glue that trains and samples each kind of model.
 
-Each model lives in its own module (``gan_tutor.gan``, later ``dcgan``, ``cgan``, ...) exposing
+A model registers with one line in ``MODELS``: its module, its :class:`Kind` and a line of help; nothing is
+imported until it is used. The module exposes
 
-* ``TIERS`` / ``tier_config(tier, **overrides)``: a typed config dataclass per tier, with an
-  ``identity()`` (what a run folder is tied to) and the fields ``z_dim``, ``batch_size``, ``seed``,
-  ``lr_g``, ``lr_d``, ``betas``, ``real_label``, ``ema_decay``, ``steps``, ``snapshot_every``,
-  ``image_shape`` (and ``n_classes`` for conditional models);
-* ``build(cfg) -> (G, D)``.
+* a config dataclass with tier presets: ``TIERS`` and ``tier_config(tier, **overrides)``; the config subclasses
+  the base its kind reads (:data:`KIND_CONFIG`: ``config.AdversarialConfig`` or ``config.LikelihoodConfig``);
+* ``build(cfg)``: ``(G, D)`` for an adversarial model; one network with ``decode(z)``, ``sample(n, generator)``
+  and ``z_dim`` for a likelihood model, which also exposes ``loss_fn(cfg)``, the per-batch loss to minimise.
 
-A config with ``clusters`` > 0 (and ``cluster_method``) is self-conditioned: :meth:`ModelSpec.train` labels the
-training images with ``cgan.cluster_labels`` (never with the dataset's labels) and G samples clusters from their
-training frequencies.
+Every kind trains through the one loop (``gan_tutor.train.fit``): adversarial models through ``fit_gan``,
+likelihood models through ``fit_likelihood``. A new kind (translation between two image domains, a model of
+token sequences) adds a member to :class:`Kind`, its config base to ``gan_tutor.config`` and a :class:`KindOps`
+of three functions (train, load, sample) to :data:`KINDS`; CONTRIBUTING.md lists the steps.
 
-A likelihood model (the VAE) instead has ``build(cfg) -> net`` with ``net.sample(n, generator)`` and
-``loss_fn(cfg)``, the per-batch loss :func:`gan_tutor.train.fit_likelihood` minimises; its config has
-``lr`` in place of the two players' rates.
-
-A new model registers with one line in ``MODELS``; nothing is imported until it is used.
+A config with ``clusters`` > 0 is self-conditioned: :meth:`ModelSpec.train` labels the training images with
+``selfcond.cluster_labels`` (never with the dataset's labels) and G samples clusters from their training
+frequencies.
 """
 
 from __future__ import annotations
 
-import dataclasses
+import enum
 import importlib
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
-from typing import Any
+from typing import Any, Callable
 
 import torch
 
 from gan_tutor.checkpoint import CHECKPOINT_NAME, load_checkpoint
-from gan_tutor.train import (GANLoop, TrainState, check_labels, fit_gan, fit_likelihood, pick_device, seed_everything, snapshot,
-                             validate_images)
+from gan_tutor.config import AdversarialConfig, LikelihoodConfig, RunConfig
+from gan_tutor.env import pick_device, seeded
+from gan_tutor.gan_step import snapshot
+from gan_tutor.images import check_images, check_labels
+from gan_tutor.train import GANLoop, TrainState, fit_gan, fit_likelihood
 
-# name -> (module, one line for `python -m gan_tutor --help`)
-MODELS: dict[str, tuple[str, str]] = {
-    "gan": ("gan_tutor.gan", "vanilla MLP GAN (Goodfellow et al. 2014), notebook 02"),
-    "dcgan": ("gan_tutor.dcgan", "DCGAN (Radford et al. 2015), notebook 03"),
-    "cgan": ("gan_tutor.cgan", "conditional DCGAN, concat or projection D (Mirza & Osindero 2014; Miyato & Koyama 2018), notebook 04"),
-    "stylegan": ("gan_tutor.stylegan", "StyleGAN2-lite: mapping network, modulated convolutions, skip G, R1 (Karras et al. 2019, 2020), notebook 06"),
-    "vae": ("gan_tutor.vae", "variational autoencoder, Bernoulli decoder on binarised pixels (Kingma & Welling 2014), notebook 05"),
+
+class Kind(enum.Enum):
+    """How a model trains: the loop it goes through and what its checkpoint holds."""
+
+    ADVERSARIAL = "adversarial"  # G and D play the GAN game (fit_gan); the checkpoint holds G, D (and G_ema)
+    LIKELIHOOD = "likelihood"  # one network minimises one loss (fit_likelihood); the checkpoint holds net
+
+
+# The config base each kind reads its fields from.
+KIND_CONFIG: dict[Kind, type[RunConfig]] = {Kind.ADVERSARIAL: AdversarialConfig, Kind.LIKELIHOOD: LikelihoodConfig}
+
+
+@dataclass(frozen=True)
+class Registration:
+    module: str
+    kind: Kind
+    help: str
+
+
+# name -> where it lives, how it trains, one line for `python -m gan_tutor --help`
+MODELS: dict[str, Registration] = {
+    "gan": Registration("gan_tutor.gan", Kind.ADVERSARIAL, "vanilla MLP GAN (Goodfellow et al. 2014), notebook 02"),
+    "dcgan": Registration("gan_tutor.dcgan", Kind.ADVERSARIAL, "DCGAN (Radford et al. 2015), notebook 03"),
+    "cgan": Registration("gan_tutor.cgan", Kind.ADVERSARIAL,
+                         "conditional DCGAN, concat or projection D (Mirza & Osindero 2014; Miyato & Koyama 2018), notebook 04"),
+    "stylegan": Registration("gan_tutor.stylegan", Kind.ADVERSARIAL,
+                             "StyleGAN2-lite: mapping network, modulated convolutions, skip G, R1 (Karras et al. 2019, 2020), notebook 06"),
+    "vae": Registration("gan_tutor.vae", Kind.LIKELIHOOD,
+                        "variational autoencoder, Bernoulli decoder on binarised pixels (Kingma & Welling 2014), notebook 05"),
+}
+
+
+def gan_loop(cfg: AdversarialConfig) -> GANLoop:
+    """The loop settings of an adversarial config: labels (n_classes) or cluster ids (clusters) make it conditional."""
+    return GANLoop(z_dim=cfg.z_dim, batch_size=cfg.batch_size, seed=cfg.seed, real_label=cfg.real_label,
+                   ema_decay=cfg.ema_decay, n_classes=cfg.n_classes or cfg.clusters or None, loss=cfg.loss,
+                   augment=cfg.augment, saturating=cfg.saturating, r1_gamma=cfg.r1_gamma, r1_every=cfg.r1_every,
+                   pl_weight=cfg.pl_weight, pl_every=cfg.pl_every)
+
+
+# --- adversarial models ------------------------------------------------------------------------------
+
+
+def _train_adversarial(spec: ModelSpec, cfg: AdversarialConfig, images: torch.Tensor, labels: torch.Tensor | None,
+                       identity: dict[str, Any], budget: dict[str, Any], **fit_kwargs) -> TrainState:
+    if cfg.clusters:  # self-conditioning (DCGAN, StyleGAN-lite): cluster ids found without the labels
+        from gan_tutor.selfcond import cluster_labels
+
+        labels = cluster_labels(images, cfg.clusters, cfg.seed, method=cfg.cluster_method)
+    elif not cfg.n_classes:
+        labels = None
+    with seeded(cfg.seed):  # initial weights depend on the seed alone, not on what ran before
+        G, D = spec.module.build(cfg)
+    if labels is not None and hasattr(G, "set_prior"):
+        G.set_prior(labels)
+    return fit_gan(G, D, images * 2 - 1, gan_loop(cfg), lr_g=cfg.lr_g, lr_d=cfg.lr_d, betas=cfg.betas, labels=labels,
+                   model=spec.name, config=identity, **budget, **fit_kwargs)
+
+
+def _load_adversarial(spec: ModelSpec, cfg: AdversarialConfig, weights: dict[str, Any]) -> torch.nn.Module:
+    G, _ = spec.module.build(cfg)
+    G.load_state_dict(weights.get("G_ema", weights["G"]))
+    return G
+
+
+def _sample_adversarial(G, cfg: AdversarialConfig, n: int, label, g: torch.Generator, batch_size: int) -> dict[str, torch.Tensor]:
+    device = g.device
+    z = torch.randn(n, cfg.z_dim, generator=g, device=device)
+    y = None
+    if cfg.clusters:  # self-conditioned: clusters drawn from their training frequencies
+        y = G.sample_labels(n, g)
+    elif cfg.n_classes:
+        if label is None:
+            y = torch.arange(n) % cfg.n_classes
+        elif isinstance(label, int) and not isinstance(label, bool):
+            y = torch.full((n,), label, dtype=torch.int64)
+        else:
+            y = label
+        y = check_labels(y, cfg.n_classes, n).to(device)
+    parts = [snapshot(G, z[i:i + batch_size], None if y is None else y[i:i + batch_size]) for i in range(0, n, batch_size)]
+    out = {"images": torch.cat(parts).float()}
+    if cfg.n_classes:
+        out["labels"] = y.cpu()
+    return out
+
+
+# --- likelihood models -------------------------------------------------------------------------------
+
+
+def _train_likelihood(spec: ModelSpec, cfg: LikelihoodConfig, images: torch.Tensor, labels: torch.Tensor | None,
+                      identity: dict[str, Any], budget: dict[str, Any], **fit_kwargs) -> TrainState:
+    with seeded(cfg.seed):  # initial weights depend on the seed alone
+        net = spec.module.build(cfg)
+    z = torch.randn(64, net.z_dim, generator=torch.Generator().manual_seed(cfg.seed))
+
+    def snapshot_fn(s: TrainState) -> torch.Tensor:  # the decoder's means for a fixed batch of z
+        net = s.modules["net"]
+        return net.decode(z.to(next(net.parameters()).device)).float().cpu()
+
+    return fit_likelihood(net, images, spec.module.loss_fn(cfg), lr=cfg.lr, batch_size=cfg.batch_size, seed=cfg.seed,
+                          model=spec.name, config=identity, snapshot_fn=snapshot_fn, **budget, **fit_kwargs)
+
+
+def _load_likelihood(spec: ModelSpec, cfg: LikelihoodConfig, weights: dict[str, Any]) -> torch.nn.Module:
+    net = spec.module.build(cfg)
+    net.load_state_dict(weights["net"])
+    return net
+
+
+def _sample_likelihood(net, cfg: LikelihoodConfig, n: int, label, g: torch.Generator, batch_size: int) -> dict[str, torch.Tensor]:
+    # from the prior, in batches
+    return {"images": torch.cat([net.sample(min(batch_size, n - i), g).float().cpu() for i in range(0, n, batch_size)])}
+
+
+@dataclass(frozen=True)
+class KindOps:
+    """What the registry does with a model of one kind: train it, load its sampler from a checkpoint, sample it."""
+
+    train: Callable[..., TrainState]
+    load: Callable[..., torch.nn.Module]
+    sample: Callable[..., dict[str, torch.Tensor]]
+
+
+KINDS: dict[Kind, KindOps] = {
+    Kind.ADVERSARIAL: KindOps(_train_adversarial, _load_adversarial, _sample_adversarial),
+    Kind.LIKELIHOOD: KindOps(_train_likelihood, _load_likelihood, _sample_likelihood),
 }
 
 
@@ -48,80 +169,47 @@ MODELS: dict[str, tuple[str, str]] = {
 class ModelSpec:
     name: str
     module: ModuleType
+    kind: Kind
 
     @property
-    def likelihood(self) -> bool:
-        """Trained by minimising one loss (``module.loss_fn``), not as a two-player game."""
-        return hasattr(self.module, "loss_fn")
+    def config_class(self) -> type[RunConfig]:
+        return type(self.module.TIERS["smoke"])
 
     @property
     def conditional(self) -> bool:
-        return "n_classes" in {f.name for f in dataclasses.fields(self.module.TIERS["smoke"])}
+        """Generates a chosen class on demand (trained on the dataset's labels)."""
+        smoke = self.module.TIERS["smoke"]
+        return isinstance(smoke, AdversarialConfig) and smoke.n_classes > 0
 
-    def config(self, tier: str, **overrides):
+    def config(self, tier: str, **overrides) -> RunConfig:
         return self.module.tier_config(tier, **overrides)
 
-    def config_from_identity(self, identity: dict[str, Any]):
-        """Rebuild the config dataclass from a checkpoint's saved identity (lists back to tuples)."""
-        cls = type(self.module.TIERS["smoke"])
-        fields = {f.name: f for f in dataclasses.fields(cls)}
-        values = {k: tuple(v) if isinstance(v, list) else v for k, v in identity.items() if k in fields}
-        return cls(**values)
+    def config_from_identity(self, identity: dict[str, Any]) -> RunConfig:
+        """Rebuild the config from a checkpoint's saved identity: the config's fields, the dataset's name and, for
+        adversarial runs, the loop settings ``fit_gan`` derived from them (``loop``)."""
+        return self.config_class.from_identity({k: v for k, v in identity.items() if k not in ("data", "loop")})
 
-    def loop(self, cfg) -> GANLoop:
-        n_classes = getattr(cfg, "n_classes", None) or getattr(cfg, "clusters", 0) or None  # labels or cluster ids
-        return GANLoop(z_dim=cfg.z_dim, batch_size=cfg.batch_size, seed=cfg.seed, real_label=cfg.real_label,
-                       ema_decay=cfg.ema_decay, n_classes=n_classes,
-                       loss=getattr(cfg, "loss", "logistic"), augment=getattr(cfg, "augment", ""),
-                       saturating=getattr(cfg, "saturating", False), r1_gamma=getattr(cfg, "r1_gamma", 0.0),
-                       r1_every=getattr(cfg, "r1_every", 16), pl_weight=getattr(cfg, "pl_weight", 0.0),
-                       pl_every=getattr(cfg, "pl_every", 4))
-
-    def train(self, cfg, images: torch.Tensor, labels: torch.Tensor | None = None, *, data: str, run_dir=None,
+    def train(self, cfg: RunConfig, images: torch.Tensor, labels: torch.Tensor | None = None, *, data: str, run_dir=None,
               steps: int | None = None, seconds: float | None = None, device="auto", **fit_kwargs) -> TrainState:
         """Train on ``images`` (N, *cfg.image_shape) in [0, 1] of dataset ``data``; returns the final TrainState.
 
         The dataset's name is part of the run's identity: a run folder never resumes on other data.
         """
-        validate_images(images, cfg.image_shape, (0.0, 1.0), "training images")
+        images = check_images(images, cfg.image_shape, what="training images")
         budget = dict(steps=steps if steps is not None or seconds is not None else cfg.steps, seconds=seconds,
                       snapshot_every=cfg.snapshot_every)
-        if self.likelihood:
-            seed_everything(cfg.seed)
-            net = self.module.build(cfg)
-            z = torch.randn(64, net.z_dim, generator=torch.Generator().manual_seed(cfg.seed))
-
-            def snapshot_fn(s: TrainState) -> torch.Tensor:  # the decoder's means for a fixed batch of z
-                net = s.modules["net"]
-                return net.decode(z.to(next(net.parameters()).device)).float().cpu()
-
-            return fit_likelihood(net, images, self.module.loss_fn(cfg), lr=cfg.lr, batch_size=cfg.batch_size, seed=cfg.seed,
-                                  model=self.name, config={**cfg.identity(), "data": data}, device=device, run_dir=run_dir,
-                                  snapshot_fn=snapshot_fn, **budget, **fit_kwargs)
-        if getattr(cfg, "clusters", 0):  # self-conditioning (DCGAN, StyleGAN-lite): cluster ids found without the labels
-            from gan_tutor.cgan import cluster_labels
-
-            labels = cluster_labels(images, cfg.clusters, cfg.seed, method=cfg.cluster_method)
-        seed_everything(cfg.seed)  # initial weights depend on the seed alone, not on what ran before
-        G, D = self.module.build(cfg)
-        if labels is not None and hasattr(G, "set_prior"):
-            G.set_prior(labels)
-        return fit_gan(G, D, images * 2 - 1, self.loop(cfg), lr_g=cfg.lr_g, lr_d=cfg.lr_d, betas=cfg.betas,
-                       labels=labels, model=self.name, config={**cfg.identity(), "data": data}, device=device, run_dir=run_dir,
-                       **budget, **fit_kwargs)
+        identity = {**cfg.identity(), "data": data}
+        # fields added to the config after a run folder was written resume at their defaults
+        defaults = type(cfg)().identity()
+        return KINDS[self.kind].train(self, cfg, images, labels, identity, budget, device=device, run_dir=run_dir,
+                                      config_defaults=defaults, **fit_kwargs)
 
     def load_generator(self, run_dir: str | Path, device="cpu"):
         """(G, cfg) from a run folder's checkpoint, with the EMA weights when the run kept them (a
         likelihood model: the whole net, which samples from its prior)."""
         state = load_checkpoint(Path(run_dir) / CHECKPOINT_NAME, self.name)
         cfg = self.config_from_identity(state["config"])
-        weights = state["state"]["modules"]
-        if self.likelihood:
-            G = self.module.build(cfg)
-            G.load_state_dict(weights["net"])
-        else:
-            G, _ = self.module.build(cfg)
-            G.load_state_dict(weights.get("G_ema", weights["G"]))
+        G = KINDS[self.kind].load(self, cfg, state["state"]["modules"])
         return G.to(pick_device(device)).eval(), cfg
 
     @torch.no_grad()
@@ -133,46 +221,27 @@ class ModelSpec:
         """
         if n < 1:
             raise ValueError(f"--n must be at least 1, got {n}.")
-        n_classes = getattr(cfg, "n_classes", None)
-        if label is not None and not n_classes:
+        if label is not None and not self.conditional:
             raise ValueError(f"'{self.name}' is unconditional: it cannot generate a chosen digit; drop --label "
                              "(or train a conditional model such as cgan).")
         device = next(G.parameters()).device
         # Draws a model makes from the global random stream (StyleGAN's noise inputs) depend on the seed alone too,
         # and the caller's stream is left as it was.
-        with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
-            torch.manual_seed(seed)
-            return self._sample(G, cfg, n, n_classes, label, torch.Generator(device=device).manual_seed(seed), batch_size)
-
-    def _sample(self, G, cfg, n: int, n_classes, label, g: torch.Generator, batch_size: int) -> dict[str, torch.Tensor]:
-        device = g.device
-        if self.likelihood:  # from the prior, in batches
-            return {"images": torch.cat([G.sample(min(batch_size, n - i), g).float().cpu() for i in range(0, n, batch_size)])}
-        z = torch.randn(n, cfg.z_dim, generator=g, device=device)
-        y = None
-        if getattr(cfg, "clusters", 0):  # self-conditioned: clusters drawn from their training frequencies
-            y = G.sample_labels(n, g)
-        elif n_classes:
-            if label is None:
-                y = torch.arange(n) % n_classes
-            elif isinstance(label, int) and not isinstance(label, bool):
-                y = torch.full((n,), label, dtype=torch.int64)
-            else:
-                y = label if isinstance(label, torch.Tensor) else torch.as_tensor(label)
-            check_labels(y, n_classes, n)
-            y = y.to(device, torch.int64)
-        parts = [snapshot(G, z[i:i + batch_size], None if y is None else y[i:i + batch_size]) for i in range(0, n, batch_size)]
-        out = {"images": torch.cat(parts).float()}
-        if n_classes:
-            out["labels"] = y.cpu()
-        return out
+        with seeded(seed, device):
+            return KINDS[self.kind].sample(G, cfg, n, label, torch.Generator(device=device).manual_seed(seed), batch_size)
 
 
 def get_model(name: str) -> ModelSpec:
     """The registered model ``name``; an unknown name lists the valid ones."""
     if name not in MODELS:
         raise ValueError(f"unknown model {name!r}: choose one of {', '.join(sorted(MODELS))}.")
-    return ModelSpec(name, importlib.import_module(MODELS[name][0]))
+    reg = MODELS[name]
+    module = importlib.import_module(reg.module)
+    base = KIND_CONFIG[reg.kind]
+    if not isinstance(module.TIERS["smoke"], base):
+        raise TypeError(f"model {name!r} is registered as {reg.kind.value} but its config "
+                        f"{type(module.TIERS['smoke']).__name__} does not subclass {base.__name__}.")
+    return ModelSpec(name, module, reg.kind)
 
 
 def model_of_run(run_dir: str | Path) -> str:

@@ -1,4 +1,4 @@
-"""Training infrastructure, written once: device, seeding, the GAN step, one loop for every model.
+"""The training loop, written once for every model of the course.
 
 Every notebook and the CLI train through :func:`fit_gan` (adversarial models) or
 :func:`fit_likelihood` (models with a loss of their own, e.g. the VAE). Both run the same loop,
@@ -17,14 +17,9 @@ Every notebook and the CLI train through :func:`fit_gan` (adversarial models) or
 * a NaN/inf guard that stops with the loss, the step and the usual causes, never overwriting the
   last good checkpoint.
 
-The GAN step (Goodfellow et al. 2014, arXiv:1406.2661, Algorithm 1, with the non-saturating generator
-loss of their section 3) is taught in notebook 02:
-
-.. math::
-    \\text{D step: } \\min_D\\; -\\mathbb{E}_x[\\log D(x)] - \\mathbb{E}_z[\\log(1 - D(G(z)))] \\quad
-    \\text{(fakes detached)}
-
-    \\text{G step: } \\min_G\\; -\\mathbb{E}_z[\\log D(G(z))]
+The steps themselves are notebook 02's (``gan_tutor.gan_step``); the machine (device, seeding, autocast) is
+``gan_tutor.env``. A run is seeded in one place, :func:`new_state`: the global streams, the noise generator and the
+batch order all come from the run's seed there.
 
 Speed on a CPU, measured by ``scripts/bench_loop.py`` (figures in benchmarks/README.md): the loop costs
 under 5% over a hand-written loop doing the same work, and fused Adam (``make_adam``) runs the vanilla
@@ -35,7 +30,6 @@ the loop prints its thread count.
 
 from __future__ import annotations
 
-import contextlib
 import copy
 import math
 import random
@@ -44,7 +38,7 @@ import threading
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterable, NamedTuple
+from typing import Any, Callable, Iterable
 
 import numpy as np
 import torch
@@ -53,192 +47,9 @@ from torch import nn
 from gan_tutor.augment import diff_augment, parse_policy
 from gan_tutor.checkpoint import CHECKPOINT_NAME, CheckpointError, config_differences, load_checkpoint, save_checkpoint, save_config
 from gan_tutor.data import BatchIterator
-from gan_tutor.gan_math import d_hinge_loss, d_logistic_loss, g_hinge_loss, g_nonsaturating_loss, g_saturating_loss, r1_penalty
-
-# --------------------------------------------------------------------------------------------------
-# Device, seeding, optimisers
-# --------------------------------------------------------------------------------------------------
-
-
-def pick_device(preference: str | torch.device = "auto") -> torch.device:
-    """CUDA, then Apple's MPS, then the CPU; or exactly the device asked for (checked)."""
-    if isinstance(preference, torch.device):
-        preference = str(preference)
-    if preference in (None, "auto"):
-        if torch.cuda.is_available():
-            return torch.device("cuda")
-        if getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():
-            return torch.device("mps")
-        return torch.device("cpu")
-    try:
-        device = torch.device(preference)
-    except RuntimeError:
-        raise ValueError(f"unknown device {preference!r}: use 'auto', 'cpu', 'cuda', 'cuda:1' or 'mps'.") from None
-    if device.type == "cuda" and not torch.cuda.is_available():
-        raise ValueError("DEVICE='cuda' but no CUDA GPU is visible: use 'auto' or 'cpu' (on Colab: Runtime > Change runtime type > GPU).")
-    if device.type == "mps" and not (getattr(torch.backends, "mps", None) and torch.backends.mps.is_available()):
-        raise ValueError("DEVICE='mps' but Apple's MPS backend is not available: use 'auto' or 'cpu'.")
-    return device
-
-
-def seed_everything(seed: int) -> None:
-    """Seed Python, NumPy and torch (CPU and every GPU)."""
-    random.seed(seed)
-    np.random.seed(seed % 2**32)
-    torch.manual_seed(seed)
-
-
-def make_adam(params: Iterable[nn.Parameter], lr: float, betas: tuple[float, float] = (0.5, 0.999)) -> torch.optim.Adam:
-    """Adam with the fused kernel where this torch has it (CPU and CUDA since torch 2.4).
-
-    Fused Adam updates every parameter in one kernel instead of a loop of small ops: on 2 CPU cores it
-    is a large share of the 1.36x measured above. beta1 = 0.5 is the DCGAN paper's choice (Radford et
-    al. 2015): beta1 = 0.9 made their training oscillate.
-    """
-    params = list(params)
-    try:
-        return torch.optim.Adam(params, lr=lr, betas=betas, fused=True)
-    except (RuntimeError, TypeError, ValueError):  # e.g. MPS, or an older torch
-        return torch.optim.Adam(params, lr=lr, betas=betas)
-
-
-def autocast_for(device: torch.device, enabled: bool = True):
-    """bf16 autocast on CUDA (where it speeds convolutions up); nothing elsewhere (slower on CPU)."""
-    if enabled and device.type == "cuda" and torch.cuda.is_bf16_supported():
-        return torch.autocast("cuda", dtype=torch.bfloat16)
-    return contextlib.nullcontext()
-
-
-def validate_images(x: torch.Tensor, shape: tuple[int, ...] | None, value_range: tuple[float, float], what: str = "images") -> None:
-    """Raise a ValueError naming the fix if ``x`` is not a float batch (N, *shape) within ``value_range``."""
-    if not isinstance(x, torch.Tensor):
-        raise TypeError(f"{what} must be a torch.Tensor, got {type(x).__name__}: use torch.as_tensor(...).")
-    if not x.is_floating_point():
-        raise TypeError(f"{what} have dtype {x.dtype}; convert with x.float() / 255 to get floats in [0, 1].")
-    if shape is not None and tuple(x.shape[1:]) != tuple(shape):
-        raise ValueError(f"{what} have shape {tuple(x.shape)}, the model expects (N, {', '.join(map(str, shape))}).")
-    if x.shape[0] == 0:
-        raise ValueError(f"{what} are empty (N = 0).")
-    lo, hi = value_range
-    xmin, xmax = x.min().item(), x.max().item()
-    if not (math.isfinite(xmin) and math.isfinite(xmax)):
-        raise ValueError(f"{what} contain NaN or inf.")
-    if xmin < lo - 1e-4 or xmax > hi + 1e-4:
-        hint = " (they look like [0, 255]: divide by 255)" if xmax > 2 else ""
-        hint = hint or (" (they look like [0, 1]: map with 2 * x - 1)" if (lo, hi) == (-1.0, 1.0) and xmin >= 0 else "")
-        hint = hint or (" (they look like [-1, 1]: map with (x + 1) / 2)" if (lo, hi) == (0.0, 1.0) and xmin < 0 else "")
-        raise ValueError(f"{what} range over [{xmin:.3g}, {xmax:.3g}], expected [{lo}, {hi}]{hint}.")
-
-
-def check_labels(y: torch.Tensor, n_classes: int, n: int | None = None) -> None:
-    """Raise a ValueError naming the fix unless ``y`` is (n,) integer labels in 0..n_classes-1."""
-    if not isinstance(y, torch.Tensor) or y.dtype not in (torch.int64, torch.int32, torch.int16, torch.uint8):
-        raise TypeError(f"labels must be an integer torch.Tensor, got {getattr(y, 'dtype', type(y).__name__)}.")
-    if y.ndim != 1 or (n is not None and y.shape[0] != n):
-        raise ValueError(f"labels must have shape ({n if n is not None else 'N'},), got {tuple(y.shape)}.")
-    if y.numel() and (y.min().item() < 0 or y.max().item() >= n_classes):
-        raise ValueError(f"labels range over [{y.min().item()}, {y.max().item()}]; this model knows classes 0..{n_classes - 1}.")
-
-
-# --------------------------------------------------------------------------------------------------
-# The GAN step (notebook 02 writes it out; this is the tested version)
-# --------------------------------------------------------------------------------------------------
-
-
-class StepStats(NamedTuple):
-    """Detached scalars of one D or G step: the loss, and the mean D(x) and D(G(z)) it saw."""
-
-    loss: torch.Tensor
-    d_real: torch.Tensor | None
-    d_fake: torch.Tensor
-
-
-def _call(net: nn.Module, x: torch.Tensor, y: torch.Tensor | None) -> torch.Tensor:
-    return net(x) if y is None else net(x, y)
-
-
-LOSSES = ("logistic", "hinge")
-
-
-def _check_loss(loss: str) -> None:
-    if loss not in LOSSES:
-        raise ValueError(f"unknown loss {loss!r}: use one of {', '.join(LOSSES)}.")
-
-
-def d_step(G, D, opt_D, real, z, real_label: float = 1.0, y_real=None, y_fake=None, amp=contextlib.nullcontext,
-           loss: str = "logistic", augment: Callable[[torch.Tensor], torch.Tensor] | None = None) -> StepStats:
-    """One discriminator update on a real batch and G(z); the fakes are detached so G gets no gradient.
-
-    real: (B, *x_shape), z: (B, z_dim); y_real / y_fake: (B,) labels for conditional models.
-    ``real_label`` < 1 is one-sided label smoothing (Salimans et al. 2016, arXiv:1606.03498);
-    ``loss="hinge"`` uses ``gan_math.d_hinge_loss`` instead of the logistic loss; ``augment`` (DiffAugment,
-    ``gan_tutor.augment``) transforms real and fake images alike before D sees them.
-    """
-    _check_loss(loss)
-    opt_D.zero_grad(set_to_none=True)
-    with amp():
-        with torch.no_grad():  # as .detach(), and skips building G's graph at all
-            fake = _call(G, z, y_fake)
-        if augment is not None:
-            real, fake = augment(real), augment(fake)
-        real_logits = _call(D, real, y_real).float()
-        fake_logits = _call(D, fake, y_fake).float()
-    value = d_hinge_loss(real_logits, fake_logits) if loss == "hinge" else d_logistic_loss(real_logits, fake_logits, real_label)
-    value.backward()
-    opt_D.step()
-    return StepStats(value.detach(), torch.sigmoid(real_logits.detach()).mean(), torch.sigmoid(fake_logits.detach()).mean())
-
-
-def g_step(G, D, opt_G, z, y_fake=None, saturating: bool = False, amp=contextlib.nullcontext,
-           loss: str = "logistic", augment: Callable[[torch.Tensor], torch.Tensor] | None = None) -> StepStats:
-    """One generator update through D: non-saturating -log D(G(z)) (or the minimax log(1 - D(G(z)))).
-
-    Only ``opt_G`` steps: D's parameters receive gradients here (they are zeroed by the next D step)
-    but do not change.
-    """
-    opt_G.zero_grad(set_to_none=True)
-    with amp():
-        fake = _call(G, z, y_fake)
-        fake_logits = _call(D, fake if augment is None else augment(fake), y_fake).float()
-    _check_loss(loss)
-    if loss == "hinge":
-        value = g_hinge_loss(fake_logits)
-    else:
-        value = g_saturating_loss(fake_logits) if saturating else g_nonsaturating_loss(fake_logits)
-    value.backward()
-    opt_G.step()
-    return StepStats(value.detach(), None, torch.sigmoid(fake_logits.detach()).mean())
-
-
-def r1_step(D, opt_D, real, gamma: float, y_real=None) -> torch.Tensor:
-    """One discriminator update on gamma / 2 * R1 alone (``gan_math.r1_penalty``), in full precision; returns
-    the penalty. Lazy regularisation (Karras et al. 2020, section 3.1) calls it every k steps with gamma * k."""
-    opt_D.zero_grad(set_to_none=True)
-    real = real.detach().requires_grad_(True)
-    penalty = r1_penalty(_call(D, real, y_real).float(), real)
-    (0.5 * gamma * penalty).backward()
-    opt_D.step()
-    return penalty.detach()
-
-
-def pl_step(G, opt_G, z, weight: float, y=None) -> torch.Tensor:
-    """One generator update on ``weight`` times G's path-length penalty alone (``G.path_length_penalty(z, y)``,
-    e.g. :meth:`gan_tutor.stylegan.Generator.path_length_penalty`), in full precision; returns the penalty."""
-    opt_G.zero_grad(set_to_none=True)
-    penalty = G.path_length_penalty(z, y)
-    (weight * penalty).backward()
-    opt_G.step()
-    return penalty.detach()
-
-
-@torch.no_grad()
-def ema_update(ema: nn.Module, model: nn.Module, decay: float) -> None:
-    """theta_ema <- decay * theta_ema + (1 - decay) * theta; buffers (e.g. batch-norm statistics) copied."""
-    for p_ema, p in zip(ema.parameters(), model.parameters()):
-        p_ema.lerp_(p, 1.0 - decay)
-    for b_ema, b in zip(ema.buffers(), model.buffers()):
-        b_ema.copy_(b)
-
+from gan_tutor.env import autocast_for, pick_device, seed_everything
+from gan_tutor.gan_step import check_loss, d_step, ema_update, g_step, pl_step, r1_step, snapshot
+from gan_tutor.images import check_labels
 
 # --------------------------------------------------------------------------------------------------
 # The loop
@@ -382,12 +193,14 @@ def fit(
     hooks: Iterable[Callable[[TrainState], None]] = (),
     progress: bool = True,
     device: torch.device | None = None,
+    config_defaults: dict[str, Any] | None = None,
 ) -> TrainState:
     """Run ``step_fn`` on minibatches of ``tensors`` until ``steps`` (total) or ``seconds`` (this call).
 
     ``tensors``: data held in memory, each (N, ...), indexed together by ``state.batches``.
     ``config``: the run's JSON-able identity (model, optimiser, seed, ...); resuming a run folder
-    whose saved config differs is an error. ``steps``/``seconds`` are the budget, not the identity.
+    whose saved config differs is an error (a key the saved config lacks is no difference when the current value
+    is its default in ``config_defaults``). ``steps``/``seconds`` are the budget, not the identity.
     """
     if steps is None and seconds is None:
         raise ValueError("give a budget: steps=... (total steps) and/or seconds=... (wall clock)")
@@ -396,7 +209,7 @@ def fit(
     last_saved = None
     if ckpt_path is not None and ckpt_path.exists():
         saved = load_checkpoint(ckpt_path, model)
-        diff = config_differences(saved["config"], config)
+        diff = config_differences(saved["config"], config, config_defaults)
         if diff:
             raise CheckpointError(
                 f"{run_dir} holds a run with another config ({'; '.join(diff)}). Resume it with the same "
@@ -471,6 +284,21 @@ def fit(
 # --------------------------------------------------------------------------------------------------
 
 
+def make_adam(params: Iterable[nn.Parameter], lr: float, betas: tuple[float, float] = (0.5, 0.999)) -> torch.optim.Adam:
+    """Adam with the fused kernel where this torch has it (CPU and CUDA since torch 2.4).
+
+    Fused Adam updates every parameter in one kernel instead of a loop of small ops: on 2 CPU cores it
+    is a large share of the 1.36x measured above. beta1 = 0.5 is the DCGAN paper's choice (Radford et
+    al. 2015): beta1 = 0.9 made their training oscillate.
+    """
+    params = list(params)
+    try:
+        return torch.optim.Adam(params, lr=lr, betas=betas, fused=True)
+    except (RuntimeError, TypeError, ValueError):  # e.g. MPS, or an older torch
+        return torch.optim.Adam(params, lr=lr, betas=betas)
+
+
+
 @dataclass
 class GANLoop:
     """Loop settings of an adversarial run (the model's own settings live in its config)."""
@@ -492,34 +320,18 @@ class GANLoop:
     pl_every: int = 4  # lazy, as R1: every pl_every G steps, weighted by pl_every, on half a batch
 
 
-def to_unit_range(x: torch.Tensor) -> torch.Tensor:
-    """tanh output in [-1, 1] -> [0, 1] for images; other outputs (e.g. 2-D points) unchanged."""
-    return ((x + 1) / 2).clamp_(0, 1) if x.ndim == 4 else x
+def new_state(modules: dict[str, nn.Module], optimizers: dict[str, torch.optim.Optimizer], n_data: int, batch_size: int,
+              seed: int, device: torch.device,
+              fixed: Callable[[torch.Generator], dict[str, torch.Tensor]] = lambda noise: {}) -> TrainState:
+    """A fresh TrainState: the one place a run is seeded.
 
-
-def new_gan_state(G: nn.Module, D: nn.Module, opt_G, opt_D, n_data: int, loop: GANLoop, device: torch.device) -> TrainState:
-    """A fresh TrainState for G and D (and G's EMA copy), seeded from ``loop.seed``."""
-    seed_everything(loop.seed)
-    modules = {"G": G, "D": D}
-    if loop.ema_decay is not None:
-        G_ema = copy.deepcopy(G).eval()
-        G_ema.requires_grad_(False)
-        modules["G_ema"] = G_ema
-    noise = torch.Generator(device=device).manual_seed(loop.seed)
-    fixed = {"z": torch.randn(loop.n_fixed, loop.z_dim, generator=noise, device=device)}
-    if loop.n_classes:
-        fixed["y"] = torch.arange(loop.n_fixed, device=device) % loop.n_classes
-    return TrainState(modules, {"G": opt_G, "D": opt_D}, BatchIterator(n_data, loop.batch_size, loop.seed), noise, fixed)
-
-
-@torch.no_grad()
-def snapshot(G: nn.Module, z: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
-    """G's output for a fixed batch, in eval mode, on the CPU, images mapped to [0, 1]."""
-    was_training = G.training
-    G.eval()
-    out = _call(G, z, y)
-    G.train(was_training)
-    return to_unit_range(out.float()).cpu()
+    Python's, NumPy's and torch's global streams (dropout, binarisation, a model's noise inputs), the run's
+    noise generator (z, fake labels, augmentation), the batch order and ``fixed(noise)`` (the snapshot batch)
+    all come from ``seed`` here, so a run depends on its seed alone.
+    """
+    seed_everything(seed)
+    noise = torch.Generator(device=device).manual_seed(seed)
+    return TrainState(modules, optimizers, BatchIterator(n_data, batch_size, seed), noise, fixed(noise))
 
 
 def fit_gan(
@@ -542,7 +354,7 @@ def fit_gan(
 
     Pass ``state`` (a previous result) to continue training in memory; a ``run_dir`` resumes from disk.
     """
-    _check_loss(loop.loss)
+    check_loss(loop.loss)
     parse_policy(loop.augment)  # an unknown augmentation fails before any training
     if loop.pl_weight > 0 and not hasattr(G, "path_length_penalty"):
         raise ValueError(f"pl_weight={loop.pl_weight} needs a generator with a path_length_penalty(z, y) method "
@@ -550,7 +362,18 @@ def fit_gan(
     device = pick_device(device)
     if state is None:
         G, D = G.to(device), D.to(device)
-        state = new_gan_state(G, D, make_adam(G.parameters(), lr_g, betas), make_adam(D.parameters(), lr_d, betas), len(data), loop, device)
+        modules = {"G": G, "D": D}
+        if loop.ema_decay is not None:
+            modules["G_ema"] = copy.deepcopy(G).eval().requires_grad_(False)
+
+        def fixed(noise: torch.Generator) -> dict[str, torch.Tensor]:
+            out = {"z": torch.randn(loop.n_fixed, loop.z_dim, generator=noise, device=device)}
+            if loop.n_classes:
+                out["y"] = torch.arange(loop.n_fixed, device=device) % loop.n_classes
+            return out
+
+        optimizers = {"G": make_adam(G.parameters(), lr_g, betas), "D": make_adam(D.parameters(), lr_d, betas)}
+        state = new_state(modules, optimizers, len(data), loop.batch_size, loop.seed, device, fixed)
     tensors = (data,) if loop.n_classes is None else (data, labels)
     if loop.n_classes is not None:
         if labels is None:
@@ -601,11 +424,8 @@ def fit_likelihood(
     """Train ``net`` by minimising ``loss_fn(net, batch)["loss"]`` (other entries are logged too)."""
     device = pick_device(device)
     if state is None:
-        seed_everything(seed)
         net = net.to(device)
-        opt = torch.optim.Adam(net.parameters(), lr=lr)
-        state = TrainState({"net": net}, {"net": opt}, BatchIterator(len(data), batch_size, seed),
-                           torch.Generator(device=device).manual_seed(seed), {})
+        state = new_state({"net": net}, {"net": torch.optim.Adam(net.parameters(), lr=lr)}, len(data), batch_size, seed, device)
 
     def step_fn(s: TrainState, batch: tuple[torch.Tensor, ...]) -> dict[str, torch.Tensor]:
         opt = s.optimizers["net"]

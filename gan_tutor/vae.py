@@ -41,7 +41,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from gan_tutor.config import RunConfig, pick_tier
+from gan_tutor.config import LikelihoodConfig, pick_tier
 
 # --------------------------------------------------------------------------------------------------
 # The pieces of the ELBO
@@ -268,8 +268,8 @@ ARCHS = ("conv", "mlp")
 
 
 @dataclass
-class VAEConfig(RunConfig):
-    """Everything that defines a VAE run. ``steps`` is the tier's budget, not its identity."""
+class VAEConfig(LikelihoodConfig):
+    """What defines a VAE run: these fields and those of its base config (``gan_tutor.config``)."""
 
     arch: str = "conv"  # or "mlp" (pytorch/examples' 784-400-z VAE)
     z_dim: int = 16
@@ -277,11 +277,8 @@ class VAEConfig(RunConfig):
     hidden: int = 400  # mlp: hidden units
     beta: float = 1.0  # weight of the KL term (beta-VAE); 1 is the ELBO
     likelihood: str = "binarized"  # pixels binarised afresh every step; "grey": BCE on grey pixels (not normalised)
-    lr: float = 1e-3
     batch_size: int = 128
-    seed: int = 0
     steps: int = 5000
-    image_shape: tuple[int, ...] = (1, 28, 28)
     snapshot_every: int = 500
 
 

@@ -30,6 +30,8 @@ from typing import Any
 
 import numpy as np
 
+from gan_tutor.images import check_images
+
 __all__ = [
     "LivePlot",
     "explorer",
@@ -39,9 +41,6 @@ __all__ = [
     "plot_snapshots",
     "show_images",
 ]
-
-# Slack on the [0, 1] range check: float32 round trips such as (tanh(x) + 1) / 2 land a few ulps out.
-RANGE_TOL = 1e-6
 
 # Labels for the history keys the training loop writes; other "loss*" keys are labelled by name.
 _LABELS = {
@@ -62,33 +61,8 @@ def _to_numpy(x: Any) -> np.ndarray:
 
 
 def _check_images(images: Any, what: str = "images") -> np.ndarray:
-    """``images`` as a float32 (N, C, H, W) array in [0, 1], or a ValueError that names the fix."""
-    x = _to_numpy(images)
-    if x.ndim != 4:
-        fixes = {
-            2: "one grayscale image (H, W)? use images[None, None]",
-            3: "(N, H, W) grayscale? use images[:, None]; one (C, H, W) image? use images[None]",
-        }
-        fix = fixes.get(x.ndim, "reshape to (N, C, H, W)")
-        raise ValueError(f"{what} must be (N, C, H, W), got shape {tuple(x.shape)}: {fix}")
-    n, c, _, _ = x.shape
-    if c not in (1, 3):
-        hint = " (channels last? use images.permute(0, 3, 1, 2))" if x.shape[-1] in (1, 3) else ""
-        raise ValueError(f"{what} must have 1 or 3 channels in dim 1, got {c}{hint}")
-    if n == 0:
-        raise ValueError(f"{what} is empty (N = 0): pass at least one image")
-    if not np.isfinite(x).all():
-        raise ValueError(f"{what} contain NaN or inf: the model diverged; check the losses")
-    lo, hi = float(x.min()), float(x.max())
-    if lo < -RANGE_TOL or hi > 1 + RANGE_TOL:
-        if lo >= -1 - RANGE_TOL and lo < -RANGE_TOL and hi <= 1 + RANGE_TOL:
-            fix = "tanh outputs lie in [-1, 1]: map them with (x + 1) / 2"
-        elif hi > 1 and hi <= 255 and lo >= 0:
-            fix = "8-bit pixels? divide by 255"
-        else:
-            fix = "rescale to [0, 1] (or clamp(0, 1) if only a few values stray)"
-        raise ValueError(f"{what} must lie in [0, 1], got [{lo:.4g}, {hi:.4g}]: {fix}")
-    return np.clip(x, 0.0, 1.0)
+    """``images`` as a float32 (N, C, H, W) array in [0, 1] (``images.check_images``: errors name the fix)."""
+    return check_images(images, what=what).cpu().float().numpy()
 
 
 def image_grid(images: Any, nrow: int | None = None, padding: int = 2,

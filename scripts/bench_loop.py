@@ -45,7 +45,7 @@ from pathlib import Path
 
 import torch
 
-from gan_tutor import gan, train
+from gan_tutor import env, gan, train
 from gan_tutor.data import BatchIterator, load_mnist_5k
 from gan_tutor.gan_math import d_logistic_loss, g_nonsaturating_loss
 
@@ -71,7 +71,7 @@ class HandLoop:
         torch.manual_seed(cfg.seed)
         self.G, self.D = gan.build(cfg)
         # as train.new_gan_state: seed everything, EMA copy, noise generator, fixed batch, batch order
-        train.seed_everything(cfg.seed)
+        env.seed_everything(cfg.seed)
         self.G_ema = copy.deepcopy(self.G).eval().requires_grad_(False)
         self.opt_G = torch.optim.Adam(self.G.parameters(), lr=cfg.lr_g, betas=cfg.betas, fused=fused)
         self.opt_D = torch.optim.Adam(self.D.parameters(), lr=cfg.lr_d, betas=cfg.betas, fused=fused)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from gan_tutor import augment, train
+from gan_tutor import augment, gan_step, train
 
 
 def shifted(img: torch.Tensor, dy: int, dx: int, fill: float) -> torch.Tensor:
@@ -77,8 +77,8 @@ def test_the_gan_step_augments_real_and_fake_alike():
     flip = lambda x: -x  # noqa: E731
     real, z = torch.rand(5, 1, 4, 4), torch.randn(5, 3)
     fake = G(z).detach()  # before G's step changes G
-    train.d_step(G, D, opt_D, real, z, augment=flip)
-    train.g_step(G, D, opt_G, z, augment=flip)
+    gan_step.d_step(G, D, opt_D, real, z, augment=flip)
+    gan_step.g_step(G, D, opt_G, z, augment=flip)
     assert torch.equal(seen[0], -real)
     assert torch.allclose(seen[1], -fake) and torch.allclose(seen[2], -fake)
     with pytest.raises(ValueError, match="unknown augmentation"):

@@ -6,7 +6,7 @@ import pytest
 import torch
 from torch import nn
 
-from gan_tutor import cli, dcgan, train
+from gan_tutor import cli, dcgan, gan_step, selfcond, train
 
 
 def layer_sides(net: nn.Sequential, x: torch.Tensor) -> list[int]:
@@ -66,14 +66,14 @@ def test_one_d_and_one_g_step_per_loss(loss):
     real = torch.rand(8, 1, 28, 28) * 2 - 1
     z = torch.randn(8, cfg.z_dim)
     g_before = [p.clone() for p in G.parameters()]
-    d = train.d_step(G, D, opt_D, real, z, loss=loss)
+    d = gan_step.d_step(G, D, opt_D, real, z, loss=loss)
     assert all(torch.equal(a, b) for a, b in zip(g_before, G.parameters()))
     d_before = [p.clone() for p in D.parameters()]
-    g = train.g_step(G, D, opt_G, z, loss=loss)
+    g = gan_step.g_step(G, D, opt_G, z, loss=loss)
     assert all(torch.equal(a, b) for a, b in zip(d_before, D.parameters()))
     assert torch.isfinite(d.loss) and torch.isfinite(g.loss)
     with pytest.raises(ValueError, match="unknown loss 'wasserstein'"):
-        train.d_step(G, D, opt_D, real, z, loss="wasserstein")
+        gan_step.d_step(G, D, opt_D, real, z, loss="wasserstein")
 
 
 def test_build_refuses_other_image_sizes_and_tiers():
@@ -125,32 +125,30 @@ def test_without_batch_norm_the_convolutions_keep_their_bias():
 
 
 def test_config_options_reach_the_loop():
-    from gan_tutor.models import get_model
+    from gan_tutor.models import gan_loop
 
-    spec = get_model("dcgan")
-    loop = spec.loop(dcgan.tier_config("smoke", saturating=True, augment="translation", loss="hinge"))
+    loop = gan_loop(dcgan.tier_config("smoke", saturating=True, augment="translation", loss="hinge"))
     assert (loop.saturating, loop.augment, loop.loss) == (True, "translation", "hinge")
     plain = dcgan.tier_config("cpu", **dcgan.RECIPE_2015)
     assert (plain.ndf, plain.ema_decay, plain.loss, plain.spectral_norm, plain.lr_d, plain.betas) == (32, None, "logistic", False, 2e-4, (0.5, 0.999))
 
 
 def test_self_conditioned_dcgan_trains_on_clusters_and_samples_from_their_frequencies(tmp_path):
-    from gan_tutor import cgan
     from gan_tutor.data import load_dataset
     from gan_tutor.models import get_model
 
     real = load_dataset("mnist-5k", "train")
-    ids = cgan.cluster_labels(real.images[:600], 5, seed=0)
+    ids = selfcond.cluster_labels(real.images[:600], 5, seed=0)
     assert ids.shape == (600,) and set(ids.tolist()) == set(range(5))
-    assert torch.equal(ids, cgan.cluster_labels(real.images[:600], 5, seed=0))  # deterministic for a seed
+    assert torch.equal(ids, selfcond.cluster_labels(real.images[:600], 5, seed=0))  # deterministic for a seed
     # clusters found without labels still gather digits: far purer than chance (a 10-way split gives ~0.1-0.2)
-    assert cgan.cluster_purity(ids, real.labels[:600]) > 0.35
+    assert selfcond.cluster_purity(ids, real.labels[:600]) > 0.35
 
     spec = get_model("dcgan")
     cfg = dcgan.tier_config("smoke", clusters=4)
     state = spec.train(cfg, real.images[:300], data="mnist-5k", run_dir=tmp_path / "run", steps=2, progress=False)
     G = state.modules["G"]
-    expected = torch.bincount(cgan.cluster_labels(real.images[:300], 4, seed=cfg.seed), minlength=4).float() / 300
+    expected = torch.bincount(selfcond.cluster_labels(real.images[:300], 4, seed=cfg.seed), minlength=4).float() / 300
     assert torch.allclose(G.prior, expected)  # p(c) = the clusters' frequencies, saved with the weights
     G2, cfg2 = spec.load_generator(tmp_path / "run")
     assert torch.allclose(G2.prior, expected)
@@ -159,7 +157,7 @@ def test_self_conditioned_dcgan_trains_on_clusters_and_samples_from_their_freque
     with pytest.raises(ValueError, match="unconditional"):
         spec.sample(G2, cfg2, 2, label=3)
     with pytest.raises(ValueError, match="k must be between 2"):
-        cgan.cluster_labels(real.images[:10], 1)
+        selfcond.cluster_labels(real.images[:10], 1)
 
 
 def test_study_script_writes_its_table(tmp_path):

@@ -12,7 +12,7 @@ import time
 import pytest
 import torch
 
-from gan_tutor import features
+from gan_tutor import features, metrics
 from gan_tutor.classifier import load_digit_classifier
 
 
@@ -53,9 +53,9 @@ def test_extract_in_batches_equals_one_pass(digits):
     ex = features.DigitFeatures()
     with torch.no_grad():
         whole = ex(digits)
-    assert torch.allclose(features.extract(ex, digits, batch_size=5), whole, atol=1e-6)
+    assert torch.allclose(metrics.extract(ex, digits, batch_size=5), whole, atol=1e-6)
     with pytest.raises(ValueError, match="N = 0"):
-        features.extract(ex, digits[:0])
+        metrics.extract(ex, digits[:0])
 
 
 class _StandIn(torch.nn.Module):  # torch-fidelity's interface: uint8 (N, 3, H, W) -> (features, logits)

@@ -8,7 +8,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from gan_tutor import stylegan
+from gan_tutor import gan_step, stylegan, stylegan_probes, train
 
 
 def test_adain_gives_the_style_statistics_and_ignores_the_content_scale():
@@ -131,7 +131,7 @@ def test_minibatch_stddev_appends_the_group_spread():
 
 
 def test_r1_penalty_closed_form_and_lazy_step():
-    from gan_tutor import gan_math, train
+    from gan_tutor import gan_math
 
     a = torch.tensor([1.0, -2.0, 0.5, 3.0])
     D = torch.nn.Linear(4, 1, bias=False)
@@ -142,7 +142,7 @@ def test_r1_penalty_closed_form_and_lazy_step():
     with pytest.raises(ValueError, match="requires_grad_"):
         gan_math.r1_penalty(D(x.detach()), x.detach())
     opt = torch.optim.SGD(D.parameters(), lr=0.1)
-    penalty = train.r1_step(D, opt, x, gamma=2.0)
+    penalty = gan_step.r1_step(D, opt, x, gamma=2.0)
     assert torch.allclose(penalty, a.pow(2).sum())
     assert torch.allclose(D.weight.detach().view(4), a - 0.1 * 2.0 * a)  # d/da (gamma / 2 ||a||^2) = gamma a
 
@@ -240,7 +240,7 @@ def test_path_length_penalty_is_the_norm_of_an_explicit_jacobian_product(float64
 
 
 def test_path_length_regularisation_trains_and_needs_a_stylegan_generator():
-    from gan_tutor import dcgan, train
+    from gan_tutor import dcgan
     from gan_tutor.models import get_model
 
     spec = get_model("stylegan")
@@ -261,17 +261,17 @@ def test_style_mixing_noise_maps_and_slots():
     assert G.slot_resolutions() == [4, 8, 8, 8]  # 4x4 layer; 8x8 up and plain layers; the last ToRGB
     assert [tuple(n.shape) for n in G.make_noise(2)] == [(2, 1, 4, 4), (2, 1, 8, 8), (2, 1, 8, 8)]
     a, b = G.ws(torch.randn(2, G.z_dim)), G.ws(torch.randn(2, G.z_dim))
-    mixed = stylegan.mix_styles(a, b, slice(0, 2))
+    mixed = stylegan_probes.mix_styles(a, b, slice(0, 2))
     assert torch.equal(mixed[:, :2], b[:, :2]) and torch.equal(mixed[:, 2:], a[:, 2:])
     with pytest.raises(ValueError, match="one shape"):
-        stylegan.mix_styles(a, b[:1], slice(0, 2))
+        stylegan_probes.mix_styles(a, b[:1], slice(0, 2))
     # noise at a layer changes the image only where that layer's strength is non-zero
     with torch.no_grad():
         G.layers[1].noise.strength.zero_()
-    assert stylegan.noise_std_map(G, a, layers=[1], draws=4).abs().max() == 0
-    assert stylegan.noise_std_map(G, a, layers=[2], draws=4).abs().max() > 0
-    assert stylegan.noise_std_map(G, a, draws=4).shape == (2, 1, 8, 8)
-    feats = stylegan.layer_features(G, a)
+    assert stylegan_probes.noise_std_map(G, a, layers=[1], draws=4).abs().max() == 0
+    assert stylegan_probes.noise_std_map(G, a, layers=[2], draws=4).abs().max() > 0
+    assert stylegan_probes.noise_std_map(G, a, draws=4).shape == (2, 1, 8, 8)
+    feats = stylegan_probes.layer_features(G, a)
     assert [tuple(f.shape) for f in feats] == [(2, 4, 4, 4), (2, 3, 8, 8), (2, 3, 8, 8)]
     assert not G.layers[0]._forward_hooks  # the hooks are removed afterwards
 
@@ -279,7 +279,7 @@ def test_style_mixing_noise_maps_and_slots():
 def test_peak_to_mean_and_a_spike_under_instance_norm_and_demodulation():
     x = torch.ones(1, 1, 4, 4)
     x[0, 0, 1, 2] = 17.0
-    assert torch.allclose(stylegan.peak_to_mean(x), torch.tensor([[17.0 / 2.0]]))  # mean |x| = (15 + 17) / 16
+    assert torch.allclose(stylegan_probes.peak_to_mean(x), torch.tensor([[17.0 / 2.0]]))  # mean |x| = (15 + 17) / 16
     torch.manual_seed(0)
     x = torch.randn(2, 3, 9, 9)
     for h in (0.0, 5.0, 20.0):
@@ -287,11 +287,11 @@ def test_peak_to_mean_and_a_spike_under_instance_norm_and_demodulation():
         spiked = x.clone()
         spiked[:, :, 4, 4] += h
         ratio = (x.var((2, 3), unbiased=False) / spiked.var((2, 3), unbiased=False)).sqrt()
-        got = stylegan.spike_after_norm(x[:1, :1], h, lambda t: F.instance_norm(t, eps=0.0))
+        got = stylegan_probes.spike_after_norm(x[:1, :1], h, lambda t: F.instance_norm(t, eps=0.0))
         assert got == pytest.approx(float(ratio[0, 0]), rel=1e-5)
     conv = stylegan.ModulatedConv2d(3, 3, 3, w_dim=4)
     w = torch.randn(2, 4)
-    assert stylegan.spike_after_norm(x, 50.0, lambda t: conv(t, w)) == pytest.approx(1.0, abs=1e-6)
+    assert stylegan_probes.spike_after_norm(x, 50.0, lambda t: conv(t, w)) == pytest.approx(1.0, abs=1e-6)
 
 
 @pytest.mark.parametrize("space", ["z", "w"])
@@ -302,7 +302,7 @@ def test_path_length_is_the_squared_feature_speed_along_the_interpolation(float6
     G.eval()
     proj = torch.randn(5, 64)
     feature_fn = lambda img: img.flatten(1) @ proj.t()  # noqa: E731
-    got = stylegan.path_length(G, feature_fn, space=space, n=1, eps=1e-6, seed=3)
+    got = stylegan_probes.path_length(G, feature_fn, space=space, n=1, eps=1e-6, seed=3)
     g = torch.Generator().manual_seed(3)  # the draws path_length makes, in its order
     z0, z1 = torch.randn(1, 4, generator=g), torch.randn(1, 4, generator=g)
     t = torch.rand(1, 1, generator=g)
@@ -314,10 +314,10 @@ def test_path_length_is_the_squared_feature_speed_along_the_interpolation(float6
 
     _, speed = torch.func.jvp(f, (t,), (torch.ones_like(t),))
     assert got == pytest.approx(float(speed.pow(2).sum()), rel=1e-4)
-    scaled = stylegan.path_length(G, lambda img: 3 * feature_fn(img), space=space, n=1, eps=1e-6, seed=3)
+    scaled = stylegan_probes.path_length(G, lambda img: 3 * feature_fn(img), space=space, n=1, eps=1e-6, seed=3)
     assert scaled == pytest.approx(9 * got, rel=1e-6)
     with pytest.raises(ValueError, match="'z' or 'w'"):
-        stylegan.path_length(G, feature_fn, space="x")
+        stylegan_probes.path_length(G, feature_fn, space="x")
 
 
 def test_the_package_passes_the_notebook_checks(capsys):
@@ -373,7 +373,7 @@ def test_self_conditioned_stylegan_trains_with_both_regularisers_and_samples():
     assert G.pl_mean > 0 and torch.isclose(G.prior.sum(), torch.tensor(1.0)) and (G.prior > 0).sum() > 1
     out = spec.sample(state.modules["G_ema"], cfg, 7, seed=1)["images"]
     assert out.shape == (7, 1, 28, 28) and torch.isfinite(out).all()
-    assert stylegan.path_length(G.eval(), lambda im: im.flatten(1), n=8) > 0
+    assert stylegan_probes.path_length(G.eval(), lambda im: im.flatten(1), n=8) > 0
 
 
 def test_study_script_writes_its_table(tmp_path):
@@ -395,7 +395,6 @@ def test_study_script_writes_its_table(tmp_path):
 
 @pytest.mark.parametrize("tier", sorted(stylegan.TIERS))
 def test_every_tier_builds_and_takes_a_training_step(tier):
-    from gan_tutor import train
 
     cfg = stylegan.tier_config(tier)
     torch.manual_seed(0)

@@ -90,14 +90,15 @@ def test_grid_accepts_tensors_needing_grad_and_tiny_overshoot():
 @pytest.mark.parametrize(
     "images, match",
     [
-        (np.zeros((4, 4)), r"must be \(N, C, H, W\), got shape \(4, 4\): one grayscale image"),
-        (np.zeros((3, 4, 4)), r"got shape \(3, 4, 4\): \(N, H, W\) grayscale\? use images\[:, None\]"),
-        (np.zeros((2, 2, 4, 4)), r"must have 1 or 3 channels in dim 1, got 2"),
-        (np.zeros((2, 4, 4, 3)), r"got 4 \(channels last\? use images.permute\(0, 3, 1, 2\)\)"),
-        (np.zeros((0, 1, 4, 4)), r"empty \(N = 0\)"),
-        (np.full((1, 1, 2, 2), -0.5), r"\[0, 1\], got \[-0.5, -0.5\]: tanh outputs .* \(x \+ 1\) / 2"),
-        (np.full((1, 1, 2, 2), 200.0), r"got \[200, 200\]: 8-bit pixels\? divide by 255"),
-        (np.full((1, 1, 2, 2), 1.0 + 1e-4), r"must lie in \[0, 1\]"),
+        # the wording is gan_tutor.images' (tests/test_images.py); here: the grid validates what it draws
+        (np.zeros((4, 4)), r"shape \(4, 4\), expected \(N, C, H, W\): for a single image \(H, W\) use x\[None, None\]"),
+        (np.zeros((3, 4, 4)), r"shape \(3, 4, 4\).*x.unsqueeze\(1\)"),
+        (np.zeros((2, 2, 4, 4)), r"with 1 or 3 channels in dim 1"),
+        (np.zeros((2, 4, 4, 3)), r"channels last\? use x.permute\(0, 3, 1, 2\)"),
+        (np.zeros((0, 1, 4, 4)), r"empty batch \(N = 0\)"),
+        (np.full((1, 1, 2, 2), -0.5), r"range over \[-0.5, -0.5\], expected \[0, 1\]: .*tanh output: map them with \(x \+ 1\) / 2"),
+        (np.full((1, 1, 2, 2), 200.0), r"\[200, 200\].*0\.\.255 pixels: divide them by 255"),
+        (np.full((1, 1, 2, 2), 1.0 + 1e-2), r"expected \[0, 1\]"),
         (np.full((1, 1, 2, 2), np.nan), r"NaN or inf"),
     ],
     ids=["2d", "3d", "2-channels", "channels-last", "empty", "tanh-range", "uint8-range",
@@ -178,7 +179,7 @@ def test_plot_snapshots_short_and_empty():
     assert len(viz.plot_snapshots([(7, np.zeros((3, 1, 4, 4)))]).axes) == 1
     fig = viz.plot_snapshots([])
     assert len(fig.axes) == 1 and fig.axes[0].texts[0].get_text() == "no snapshots yet"
-    with pytest.raises(ValueError, match=r"snapshot at step 5 must lie in \[0, 1\]"):
+    with pytest.raises(ValueError, match=r"snapshot at step 5 range over \[-1, -1\], expected \[0, 1\]"):
         viz.plot_snapshots([(5, np.full((1, 1, 2, 2), -1.0))])
 
 
