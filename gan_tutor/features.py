@@ -34,6 +34,7 @@ from torch import nn
 
 from gan_tutor.classifier import DIGIT_SHAPE, DigitClassifier, load_digit_classifier
 from gan_tutor.download import any_reachable, sha256_of
+from gan_tutor.env import seeded
 from gan_tutor.images import check_images
 
 # The Inception-v3 weights torch-fidelity and torchmetrics use (converted from TensorFlow's 2015-12-05 graph,
@@ -82,15 +83,12 @@ class PixelFeatures(nn.Module):
         self.num_features = int(torch.tensor(self.image_shape).prod())
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if tuple(x.shape[1:]) != self.image_shape:
-            raise ValueError(f"images have shape {tuple(x.shape)}; this extractor expects (N, {', '.join(map(str, self.image_shape))}).")
-        return x.flatten(1)
+        return check_images(x, self.image_shape).flatten(1)
 
 
 def random_digit_features(seed: int = 0) -> DigitFeatures:
     """The judge's network with random weights (PyTorch's default initialisation, drawn with ``seed``), untrained."""
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
+    with seeded(seed):
         net = DigitClassifier()
     return DigitFeatures(net)
 
@@ -116,10 +114,7 @@ class InceptionFeatures(nn.Module):
 
     @staticmethod
     def to_uint8_rgb(x: torch.Tensor) -> torch.Tensor:
-        if x.ndim != 4 or x.shape[1] not in (1, 3):
-            raise ValueError(f"images must be (N, 1 or 3, H, W), got shape {tuple(x.shape)}.")
-        if not x.is_floating_point() or x.min() < 0 or x.max() > 1:
-            raise ValueError("images must be floats in [0, 1]: map a tanh output with (x + 1) / 2, 0..255 pixels with x / 255.")
+        x = check_images(x)  # (N, 1 or 3, H, W) in [0, 1]
         return (x.expand(-1, 3, -1, -1) * 255).round().to(torch.uint8)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:

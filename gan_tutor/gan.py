@@ -9,7 +9,7 @@ Goodfellow, Pouget-Abadie, Mirza, Xu, Warde-Farley, Ozair, Courville, Bengio (20
 
 G maps noise :math:`z \\sim \\mathcal{N}(0, I)` to an image (or, for the toy problems of notebook 01,
 a 2-D point); D maps an input to one logit, :math:`D(x) = \\sigma(\\text{logit})`. The training step
-(D on real and detached fakes, then G with the non-saturating loss) is ``gan_tutor.train.d_step`` /
+(D on real and detached fakes, then G with the non-saturating loss) is ``gan_tutor.gan_step.d_step`` /
 ``g_step``; the losses are in ``gan_tutor.gan_math``.
 
 Deviations from the paper, each for a reason:

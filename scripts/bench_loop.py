@@ -70,7 +70,7 @@ class HandLoop:
         self.cfg = cfg
         torch.manual_seed(cfg.seed)
         self.G, self.D = gan.build(cfg)
-        # as train.new_gan_state: seed everything, EMA copy, noise generator, fixed batch, batch order
+        # as train.fit_gan and train.new_state: EMA copy, seed everything, noise generator, fixed batch, batch order
         env.seed_everything(cfg.seed)
         self.G_ema = copy.deepcopy(self.G).eval().requires_grad_(False)
         self.opt_G = torch.optim.Adam(self.G.parameters(), lr=cfg.lr_g, betas=cfg.betas, fused=fused)

@@ -39,7 +39,7 @@ def test_digit_features_are_the_judges_penultimate_layer(digits):
 def test_pixel_and_random_features(digits):
     px = features.PixelFeatures()
     assert px.num_features == 784 and torch.equal(px(digits), digits.flatten(1))
-    with pytest.raises(ValueError, match=r"expects \(N, 1, 28, 28\)"):
+    with pytest.raises(ValueError, match=r"expected \(N, 1, 28, 28\)"):
         px(torch.rand(2, 1, 32, 32))
     state = torch.random.get_rng_state()
     a, b, c = features.random_digit_features(0), features.random_digit_features(0), features.random_digit_features(1)
@@ -72,7 +72,7 @@ def test_inception_wrapper_feeds_8_bit_rgb_and_checks_the_range():
     assert rgb[0, :, 0].tolist() == [[0, 128]] * 3 and rgb[0, 2, 1].tolist() == [51, 255]  # rounded: 127.5 -> 128
     ex = features.InceptionFeatures(_StandIn())
     assert ex(x).shape == (1, 3) and torch.allclose(ex.probs(x).sum(1), torch.ones(1, dtype=torch.float64))
-    with pytest.raises(ValueError, match="in \\[0, 1\\]"):
+    with pytest.raises(ValueError, match=r"expected \[0, 1\]"):
         ex(x * 255)
     with pytest.raises(ValueError, match="1 or 3"):
         ex(torch.rand(1, 2, 4, 4))
