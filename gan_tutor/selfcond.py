@@ -75,7 +75,9 @@ class ConditionalGenerator(LabelPrior, nn.Module):
 
 def projection_logits(psi: torch.Tensor, phi: torch.Tensor, V: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
     """psi (N,) + <V[y], phi> with phi (N, F) features, V (K, F) class embeddings, y (N,) labels -> (N,)."""
-    return psi + (V[y] * phi).sum(dim=1)
+    # F.embedding gathers the rows V[y]; unlike advanced indexing, its backward adds the gradients of repeated labels
+    # in a fixed order, so training is deterministic on a multi-threaded CPU
+    return psi + (F.embedding(y, V) * phi).sum(dim=1)
 
 
 class ProjectionDiscriminator(nn.Module):
