@@ -118,7 +118,11 @@ class DigitClassifier(nn.Module):
         self.head = nn.Linear(n_features, N_CLASSES)
 
     def features(self, x: torch.Tensor) -> torch.Tensor:
-        """Penultimate activations: (N, 1, 28, 28) -> (N, n_features), non-negative (after ReLU)."""
+        """Penultimate activations: (N, 1, 28, 28) in [0, 1] -> (N, n_features), non-negative (after ReLU).
+
+        The input is validated as the judge's (``images.check_images``): an unbatched image or 0..255 pixels are
+        refused with the fix instead of giving confident nonsense."""
+        check_images(x.detach(), DIGIT_SHAPE)
         h = self.body(x)  # (N, 64, 3, 3)
         return F.relu(self.fc(h.flatten(1)))  # (N, n_features)
 

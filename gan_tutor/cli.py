@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import argparse
 import io
+import math
+import os
 import sys
 from pathlib import Path
 
@@ -38,13 +40,20 @@ def _train(args) -> int:
 
 def _sample(args) -> int:
     from gan_tutor.checkpoint import atomic_write_bytes
-    from gan_tutor.models import model_of_run, sample_run
+    from gan_tutor.models import get_model, model_of_run
 
     path = Path(args.out)
     if path.suffix != ".npz":
         raise ValueError(f"--out must end in .npz, got {path.name}.")
+    if path.is_dir():
+        raise ValueError(f"--out {path} is a folder: name a file, e.g. {path / 'samples.npz'}.")
+    if path.exists() and not args.force:
+        raise ValueError(f"{path} exists: choose another --out, or add --force to overwrite it.")
     name = model_of_run(args.run_dir)
-    out = sample_run(args.run_dir, args.n, args.label, args.seed, args.device)
+    spec = get_model(name)
+    G, cfg = spec.load_generator(args.run_dir, args.device)
+    check_memory(args.n, cfg.image_shape)
+    out = spec.sample(G, cfg, args.n, args.label, args.seed)
     arrays = {k: v.numpy() for k, v in out.items()}
     buf = io.BytesIO()
     np.savez(buf, **arrays)
@@ -52,6 +61,24 @@ def _sample(args) -> int:
     print(f"wrote {args.n} samples of '{name}' to {path}: images {arrays['images'].shape} float32 in [0, 1]"
           + (", labels" if "labels" in arrays else ""))
     return 0
+
+
+def available_memory() -> int | None:
+    """Bytes of memory available now (Linux and macOS), or None where the system does not say."""
+    try:
+        return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (ValueError, OSError, AttributeError):
+        return None
+
+
+def check_memory(n: int, image_shape: tuple[int, ...], available: int | None = None) -> None:
+    """Refuse an ``n`` whose samples would not fit in memory (float32 images, held twice while written)."""
+    need = 2 * 4 * n * math.prod(image_shape)
+    available = available_memory() if available is None else available
+    if available is not None and need > available // 2:
+        raise ValueError(f"--n {n} would need about {need / 2**30:.1f} GiB for the samples, and about "
+                         f"{available / 2**30:.1f} GiB of memory is available: ask for fewer, or write several files "
+                         "with different --seed values.")
 
 
 def _data(args) -> int:
@@ -94,6 +121,7 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument("--label", type=int, help="conditional models: the class to generate")
     s.add_argument("--seed", type=int, default=0)
     s.add_argument("--device", default="cpu")
+    s.add_argument("--force", action="store_true", help="overwrite --out if it exists")
     s.set_defaults(func=_sample)
     d = sub.add_parser("data", help="list datasets or prefetch them for offline use")
     d.add_argument("action", choices=["list", "prefetch"])

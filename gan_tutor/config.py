@@ -17,6 +17,15 @@ BUDGET_FIELDS = ("steps", "snapshot_every")
 
 C = TypeVar("C", bound="RunConfig")
 
+MAX_SEED = 2**63 - 1  # torch's generators take 64-bit seeds
+
+
+def check_seed(seed) -> int:
+    """A seed is a whole number in 0..2**63 - 1."""
+    if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed <= MAX_SEED:
+        raise ValueError(f"seed must be a whole number from 0 to 2**63 - 1, got {seed!r}.")
+    return seed
+
 
 @dataclass
 class RunConfig:
@@ -27,6 +36,9 @@ class RunConfig:
     steps: int = 3000  # budget
     snapshot_every: int = 250  # budget
     image_shape: tuple[int, ...] = (1, 28, 28)  # (C, H, W) of the data, set from the dataset
+
+    def __post_init__(self) -> None:
+        check_seed(self.seed)
 
     def identity(self) -> dict:
         d = asdict(self)
@@ -72,6 +84,7 @@ class AdversarialConfig(RunConfig):
     cluster_method: str = "spectral"  # or "kmeans" (selfcond.cluster_labels)
 
     def __post_init__(self) -> None:
+        super().__post_init__()
         if self.n_classes and self.clusters:
             raise ValueError(f"n_classes={self.n_classes} (labels) and clusters={self.clusters} (self-conditioning) "
                              "exclude each other: set one of them to 0.")

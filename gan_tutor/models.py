@@ -29,8 +29,8 @@ from typing import Any, Callable
 
 import torch
 
-from gan_tutor.checkpoint import CHECKPOINT_NAME, load_checkpoint
-from gan_tutor.config import AdversarialConfig, LikelihoodConfig, RunConfig
+from gan_tutor.checkpoint import CheckpointError, checkpoint_path, load_checkpoint
+from gan_tutor.config import AdversarialConfig, LikelihoodConfig, RunConfig, check_seed
 from gan_tutor.env import pick_device, seeded
 from gan_tutor.gan_step import snapshot
 from gan_tutor.images import check_images, check_labels
@@ -196,8 +196,8 @@ class ModelSpec:
         The dataset's name is part of the run's identity: a run folder never resumes on other data.
         """
         images = check_images(images, cfg.image_shape, what="training images")
-        budget = dict(steps=steps if steps is not None or seconds is not None else cfg.steps, seconds=seconds,
-                      snapshot_every=cfg.snapshot_every)
+        # steps are the tier's unless given; seconds cap this session as well
+        budget = dict(steps=steps if steps is not None else cfg.steps, seconds=seconds, snapshot_every=cfg.snapshot_every)
         identity = {**cfg.identity(), "data": data}
         # fields added to the config after a run folder was written resume at their defaults
         defaults = type(cfg)().identity()
@@ -207,9 +207,19 @@ class ModelSpec:
     def load_generator(self, run_dir: str | Path, device="cpu"):
         """(G, cfg) from a run folder's checkpoint, with the EMA weights when the run kept them (a
         likelihood model: the whole net, which samples from its prior)."""
-        state = load_checkpoint(Path(run_dir) / CHECKPOINT_NAME, self.name)
+        path = checkpoint_path(run_dir)
+        state = load_checkpoint(path, self.name)
         cfg = self.config_from_identity(state["config"])
-        G = KINDS[self.kind].load(self, cfg, state["state"]["modules"])
+        try:
+            G = KINDS[self.kind].load(self, cfg, state["state"]["modules"])
+        except (RuntimeError, KeyError, ValueError) as e:
+            raise CheckpointError(f"{path} does not fit the '{self.name}' model its config describes "
+                                  f"({' '.join(str(e).split())[:300]}): it was written by another version of gan_tutor or "
+                                  "edited; train afresh into a new folder.") from None
+        bad = next((k for k, t in G.state_dict().items() if t.is_floating_point() and not torch.isfinite(t).all()), None)
+        if bad is not None:
+            raise CheckpointError(f"{path} holds non-finite weights ({bad}): the run diverged. Train it again with a "
+                                  "lower learning rate, into a new folder.")
         return G.to(pick_device(device)).eval(), cfg
 
     @torch.no_grad()
@@ -219,8 +229,9 @@ class ModelSpec:
         ``label``: conditional models only; one class for every sample (an int), or one per sample (an
         integer tensor or sequence of length ``n``); by default the classes in turn, 0, 1, ..., K-1, 0, ...
         """
-        if n < 1:
-            raise ValueError(f"--n must be at least 1, got {n}.")
+        if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+            raise ValueError(f"--n must be a whole number >= 1, got {n!r}.")
+        check_seed(seed)
         if label is not None and not self.conditional:
             raise ValueError(f"'{self.name}' is unconditional: it cannot generate a chosen digit; drop --label "
                              "(or train a conditional model such as cgan).")
@@ -245,8 +256,8 @@ def get_model(name: str) -> ModelSpec:
 
 
 def model_of_run(run_dir: str | Path) -> str:
-    """The model name a run folder's checkpoint was written by."""
-    return load_checkpoint(Path(run_dir) / CHECKPOINT_NAME)["model"]
+    """The model name a run folder's checkpoint (or a checkpoint file) was written by."""
+    return load_checkpoint(checkpoint_path(run_dir))["model"]
 
 
 def sample_run(run_dir: str | Path, n: int, label=None, seed: int = 0, device="cpu") -> dict[str, torch.Tensor]:
@@ -259,5 +270,5 @@ def sample_run(run_dir: str | Path, n: int, label=None, seed: int = 0, device="c
 
 def training_cost(run_dir: str | Path) -> tuple[int, float]:
     """(steps, seconds of training over all sessions) of the run in a folder, from its checkpoint."""
-    state = load_checkpoint(Path(run_dir) / CHECKPOINT_NAME)["state"]
+    state = load_checkpoint(checkpoint_path(run_dir))["state"]
     return int(state["step"]), float(state["seconds"])

@@ -13,9 +13,11 @@ Every notebook and the CLI train through :func:`fit_gan` (adversarial models) or
   holding models, optimisers, EMA, step, every RNG state, the batch order and the history: a run
   folder resumes where it stopped, and on a CPU an interrupted-then-resumed run equals an
   uninterrupted one bit for bit (tests/test_train.py proves it);
-* Ctrl-C / the notebook's stop button finishes the current step, saves, and returns;
-* a NaN/inf guard that stops with the loss, the step and the usual causes, never overwriting the
-  last good checkpoint.
+* Ctrl-C, the notebook's stop button or SIGTERM (Colab, Slurm, ``docker stop``) finishes the current step,
+  saves, and returns;
+* a run folder is locked while it trains (``checkpoint.run_folder_lock``): a second trainer is refused;
+* a NaN/inf guard that stops with the loss, the step and the usual causes, and never saves (or returns)
+  weights that went non-finite: the last good checkpoint stays.
 
 The steps themselves are notebook 02's (``gan_tutor.gan_step``); the machine (device, seeding, autocast) is
 ``gan_tutor.env``. A run is seeded in one place, :func:`new_state`: the global streams, the noise generator and the
@@ -30,6 +32,7 @@ the loop prints its thread count.
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import math
 import random
@@ -45,7 +48,8 @@ import torch
 from torch import nn
 
 from gan_tutor.augment import diff_augment, parse_policy
-from gan_tutor.checkpoint import CHECKPOINT_NAME, CheckpointError, config_differences, load_checkpoint, save_checkpoint, save_config
+from gan_tutor.checkpoint import (CHECKPOINT_NAME, CheckpointError, DiskFull, config_differences, load_checkpoint, run_folder_lock,
+                                  save_checkpoint, save_config)
 from gan_tutor.data import BatchIterator
 from gan_tutor.env import autocast_for, pick_device, seed_everything
 from gan_tutor.gan_step import check_loss, d_step, ema_update, g_step, pl_step, r1_step, snapshot
@@ -137,32 +141,56 @@ def _set_rng_states(rng: dict[str, Any], noise: torch.Generator) -> None:
 
 
 class _DeferredInterrupt:
-    """Turn the first Ctrl-C (or Jupyter's stop button) into a flag the loop reads after each step.
+    """Turn the first Ctrl-C (or Jupyter's stop button) or SIGTERM into a flag the loop reads after each step.
 
-    Stopping between steps keeps models, optimisers and RNGs consistent, so the checkpoint written
-    on the way out resumes exactly. A second Ctrl-C interrupts at once, as usual.
+    SIGTERM is what Colab, Kaggle, Slurm and ``docker stop`` send before they end a process: it is treated
+    like Ctrl-C. Stopping between steps keeps models, optimisers and RNGs consistent, so the checkpoint
+    written on the way out resumes exactly. A second signal of the same kind acts at once, as usual.
     """
+
+    SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
     def __init__(self):
         self.requested = False
-        self._previous = None
+        self._previous: dict[int, Any] = {}
 
     def _handler(self, signum, frame):
         self.requested = True
-        signal.signal(signal.SIGINT, self._previous)
+        signal.signal(signum, self._previous.get(signum, signal.SIG_DFL))
 
     def __enter__(self):
         if threading.current_thread() is threading.main_thread():
-            self._previous = signal.getsignal(signal.SIGINT)
-            signal.signal(signal.SIGINT, self._handler)
+            for sig in self.SIGNALS:
+                self._previous[sig] = signal.getsignal(sig)
+                signal.signal(sig, self._handler)
         return self
 
     def __exit__(self, *exc):
-        if self._previous is not None:
-            signal.signal(signal.SIGINT, self._previous)
+        for sig, previous in self._previous.items():
+            signal.signal(sig, previous)
 
 
-def _divergence_message(name: str, value: float, step: int, run_dir: Path | None, last_saved: int | None) -> str:
+def _non_finite(modules: dict[str, nn.Module]) -> str | None:
+    """The first parameter or buffer (``"G: net.0.weight"``) that holds NaN or inf, or None."""
+    for name, module in modules.items():
+        for key, t in list(module.named_parameters()) + list(module.named_buffers()):
+            if t.is_floating_point() and not torch.isfinite(t).all():
+                return f"{name}: {key}"
+    return None
+
+
+def check_budget(steps: int | None, seconds: float | None) -> None:
+    """A budget is total steps (an int >= 1) and/or wall-clock seconds (finite, > 0) for this session."""
+    if steps is None and seconds is None:
+        raise ValueError("give a budget: steps=... (total steps) and/or seconds=... (wall clock)")
+    if steps is not None and (isinstance(steps, bool) or not isinstance(steps, int) or steps < 1):
+        raise ValueError(f"steps is the total number of training steps, a whole number >= 1; got {steps!r}.")
+    if seconds is not None and (isinstance(seconds, bool) or not isinstance(seconds, (int, float))
+                                or not math.isfinite(seconds) or seconds <= 0):
+        raise ValueError(f"seconds is a wall-clock budget, a finite number > 0; got {seconds!r}.")
+
+
+def _divergence_message(name: str, value: float | str, step: int, run_dir: Path | None, last_saved: int | None) -> str:
     kept = (
         f"The last good checkpoint (step {last_saved}) is kept in {run_dir}."
         if run_dir is not None and last_saved is not None
@@ -202,9 +230,17 @@ def fit(
     whose saved config differs is an error (a key the saved config lacks is no difference when the current value
     is its default in ``config_defaults``). ``steps``/``seconds`` are the budget, not the identity.
     """
-    if steps is None and seconds is None:
-        raise ValueError("give a budget: steps=... (total steps) and/or seconds=... (wall clock)")
+    check_budget(steps, seconds)
     run_dir = Path(run_dir) if run_dir is not None else None
+    with run_folder_lock(run_dir) if run_dir is not None else contextlib.nullcontext():
+        return _fit_locked(state, step_fn, tensors, model=model, config=config, steps=steps, seconds=seconds,
+                           run_dir=run_dir, snapshot_fn=snapshot_fn, log_every=log_every, snapshot_every=snapshot_every,
+                           checkpoint_every=checkpoint_every, hooks=hooks, progress=progress, device=device,
+                           config_defaults=config_defaults)
+
+
+def _fit_locked(state: TrainState, step_fn, tensors, *, model, config, steps, seconds, run_dir: Path | None, snapshot_fn,
+                log_every, snapshot_every, checkpoint_every, hooks, progress, device, config_defaults) -> TrainState:
     ckpt_path = run_dir / CHECKPOINT_NAME if run_dir is not None else None
     last_saved = None
     if ckpt_path is not None and ckpt_path.exists():
@@ -222,12 +258,24 @@ def fit(
         save_config(run_dir, {"model": model, **config})
 
     def save() -> None:
+        """Checkpoint the state, unless its weights went non-finite: those are never saved (nor returned)."""
         nonlocal last_saved
+        bad = _non_finite(state.modules)
+        if bad is not None:
+            raise TrainingDiverged(_divergence_message(f"the weights ({bad})", "non-finite", state.step, run_dir, last_saved))
         if ckpt_path is not None and last_saved != state.step:
-            save_checkpoint(ckpt_path, {"config": config, "state": state.state_dict()}, model)
+            try:
+                save_checkpoint(ckpt_path, {"config": config, "state": state.state_dict()}, model)
+            except DiskFull as e:
+                kept = f"the last checkpoint (step {last_saved}) is intact" if last_saved is not None else "no checkpoint was written yet"
+                raise DiskFull(f"{e} Training stopped at step {state.step}; {kept}; run again to resume.") from e
             last_saved = state.step
 
     device = device or torch.device("cpu")
+    if steps is not None and state.step >= steps:
+        print(f"'{model}' is at step {state.step}, the budget is {steps} steps: nothing to train (give more steps to continue)")
+        state.interrupted = False
+        return state
     print(f"training '{model}' on {device} ({torch.get_num_threads()} threads) from step {state.step}"
           + (f" to {steps}" if steps is not None else "") + (f", at most {seconds:g} s" if seconds is not None else ""))
     if snapshot_fn is not None and snapshot_every and state.step == 0 and not state.snapshots:

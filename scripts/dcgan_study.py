@@ -94,7 +94,9 @@ def run(table: dict[str, tuple[str, str, dict]], argv, default_out: Path, defaul
         spec = get_model(model)
         cfg = spec.config("cpu", **overrides)
         with tempfile.TemporaryDirectory() as run_dir:
-            state = spec.train(cfg, train_set.images, data="mnist-5k", run_dir=run_dir, seconds=args.seconds, device="cpu", progress=False)
+            # equal time: the seconds are the budget (the steps cap is set out of reach)
+            state = spec.train(cfg, train_set.images, data="mnist-5k", run_dir=run_dir, steps=10**9, seconds=args.seconds,
+                               device="cpu", progress=False)
             G, _ = spec.load_generator(run_dir)
         row = {"name": name, "what": what, "steps": state.step, "seconds": round(state.seconds, 1), **judge(G, spec, cfg, clf, held_feats)}
         rows.append(row)
