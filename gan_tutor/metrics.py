@@ -27,21 +27,49 @@ mean and covariance), :func:`kid` (unbiased MMD^2 with the cubic polynomial kern
 :func:`fid_infinity` (FD_N against 1/N, extrapolated to N -> infinity; the line: :func:`one_over_n_fit`),
 :func:`nearest_distances` (memorisation), and :func:`evaluate`, all of them at once. The feature extractors are in :mod:`gan_tutor.features`.
 
+Every public function checks its input first and raises a ValueError that says what is wrong and what to pass:
+feature matrices (N, D), finite, with one D for both sets; statistics finite, covariances symmetric and positive
+semi-definite up to round-off; counts (k, subsets, splits, sizes) whole and in range. A Fréchet distance from N <= D
+samples is still returned, with a UserWarning: the covariance is rank-deficient and the estimate strongly biased.
+
 Taught in: notebook 03 (DCGAN: distance to the real floor); notebook 07 (evaluation).
 """
 
 from __future__ import annotations
 
+import math
+import numbers
+import operator
+import sys
+import warnings
 from dataclasses import dataclass
 from typing import Callable
 
 import torch
 
 
-def _features(x, name: str, min_rows: int = 2) -> torch.Tensor:
+# --------------------------------------------------------------------------------------------------
+# Input checks, each written once and used by every public function: a wrong input raises a ValueError that says what
+# is wrong and what to pass instead, rather than a wrong number or an error from deep inside torch.
+# --------------------------------------------------------------------------------------------------
+
+_STATS_HINT = "pass a covariance matrix, e.g. from gaussian_stats(features)"
+
+
+def _matrix(x, name: str) -> torch.Tensor:
+    """x as a tensor, checked to be an (N, D) matrix with D >= 1 (dtype and device kept)."""
     x = torch.as_tensor(x)
     if x.ndim != 2:
         raise ValueError(f"{name} must be a (N, D) matrix of features, one row per sample; got shape {tuple(x.shape)}.")
+    if x.shape[1] == 0:
+        raise ValueError(f"{name} has shape {tuple(x.shape)}: no features per sample; check the feature extractor.")
+    if x.is_complex():
+        raise ValueError(f"{name} is complex ({x.dtype}): features must be real numbers.")
+    return x
+
+
+def _features(x, name: str, min_rows: int = 2) -> torch.Tensor:
+    x = _matrix(x, name)
     if x.shape[0] < min_rows:
         need = "a covariance needs at least 2 (use hundreds or more)" if min_rows == 2 else f"at least {min_rows} needed"
         raise ValueError(f"{name} has {x.shape[0]} sample(s): {need}.")
@@ -50,6 +78,124 @@ def _features(x, name: str, min_rows: int = 2) -> torch.Tensor:
         raise ValueError(f"{name} contains NaN or infinite values (or values so large their sum overflows): check the "
                          "images fed to the feature extractor.")
     return x
+
+
+def _same_dim(shape_a, shape_b, name_a: str, name_b: str, hint: str = "") -> None:
+    """Two sets (or statistics) of features must share their feature dimension, the last axis of each shape."""
+    if shape_a[-1] != shape_b[-1]:
+        raise ValueError(f"{name_a} has shape {tuple(shape_a)} and {name_b} {tuple(shape_b)}: {shape_a[-1]} and "
+                         f"{shape_b[-1]} features per sample; extract both sets with the same feature extractor (the "
+                         f"same network and layer){hint}.")
+
+
+def _whole(value, name: str, low: int | None, high: int | None = None, why: str = "") -> int:
+    """value as an int, checked to be a whole number (an int, or a float such as 100.0) in [low, high] (None: no
+    bound); ``why`` says what the number is for, in the message."""
+    n = None
+    if not isinstance(value, bool):
+        try:
+            n = operator.index(value)  # ints, NumPy's integers, integer tensors of one element
+        except TypeError:
+            if isinstance(value, numbers.Real) and math.isfinite(value) and float(value).is_integer():
+                n = int(value)
+    if n is None:
+        raise ValueError(f"{name} must be a whole number{why}, got {value!r}.")
+    if (low is not None and n < low) or (high is not None and n > high):
+        bound = f"between {low} and {high}" if low is not None and high is not None else \
+            f">= {low}" if low is not None else f"<= {high}"
+        raise ValueError(f"{name} must be {bound}{why}, got {n}.")
+    return n
+
+
+def _neighbours(k, n: int, what: str) -> int:
+    """k of a k-nearest-neighbour radius: between 1 and n - 1, n the number of samples of the smallest set."""
+    k = _whole(k, "k", 1)
+    if k >= n:
+        raise ValueError(f"k must be between 1 and N - 1 = {n - 1}, smaller than the number of samples ({what} has "
+                         f"{n}), got {k}: use a smaller k or more samples.")
+    return k
+
+
+def _real(x, name: str) -> tuple[torch.Tensor, float]:
+    """x in float64 on the CPU, checked finite, and the relative tolerance its own precision allows: 1e-6 for float64
+    (and for Python numbers and integers, converted to float64 directly), 1e4 machine epsilons for lower precisions
+    (1.2e-3 for float32), at most 1e-2."""
+    t = x if isinstance(x, torch.Tensor) else torch.as_tensor(x, dtype=None if hasattr(x, "dtype") else torch.float64)
+    if t.is_complex():
+        raise ValueError(f"{name} is complex ({t.dtype}): statistics of features are real numbers.")
+    rtol = min(1e-2, max(1e-6, 1e4 * torch.finfo(t.dtype).eps)) if t.is_floating_point() else 1e-6
+    t = t.detach().to("cpu", torch.float64)
+    if not torch.isfinite(t).all():
+        raise ValueError(f"{name} contains NaN or inf: pass the statistics of finite features, e.g. from "
+                         "gaussian_stats(features).")
+    return t, rtol
+
+
+def _cov(sigma, name: str):
+    """sigma in float64, checked to be a finite, symmetric, positive semi-definite (D, D) matrix (relative tolerance
+    from :func:`_real`), and its Cholesky factor for reuse (False when it is singular: not positive definite)."""
+    s, rtol = _real(sigma, name)
+    if s.ndim != 2 or s.shape[0] != s.shape[1] or s.numel() == 0:
+        raise ValueError(f"{name} must be a square (D, D) covariance matrix, got shape {tuple(s.shape)}: "
+                         f"{_STATS_HINT}.")
+    scale = float(s.abs().max())
+    asym = float((s - s.T).abs().max())
+    if asym > rtol * scale:
+        raise ValueError(f"{name} is not symmetric (largest asymmetry {asym:.4g}, largest entry {scale:.4g}): "
+                         f"{_STATS_HINT}; one asymmetric by round-off only can be symmetrised, (S + S.T) / 2.")
+    L, info = torch.linalg.cholesky_ex(s.contiguous())  # succeeds for positive definite matrices: no eigenvalues needed
+    if info == 0:
+        return s, L
+    evals = torch.linalg.eigvalsh((s + s.T) / 2)
+    if evals[0] < -rtol * evals.abs().max():
+        raise ValueError(f"{name} is not positive semi-definite (smallest eigenvalue {float(evals[0]):.4g}, largest "
+                         f"{float(evals[-1]):.4g}): {_STATS_HINT}.")
+    return s, False
+
+
+def _gaussian(mu, sigma, mu_name: str, sigma_name: str):
+    """(mean, covariance, Cholesky factor or False) of one set, checked (:func:`_cov`), with matching dimensions."""
+    mu, _ = _real(mu, mu_name)
+    if mu.ndim != 1 or mu.numel() == 0:
+        raise ValueError(f"{mu_name} must be a vector (D,) of feature means, got shape {tuple(mu.shape)}: pass the "
+                         "mean of the features, e.g. from gaussian_stats(features).")
+    s, L = _cov(sigma, sigma_name)
+    if s.shape[0] != mu.numel():
+        raise ValueError(f"{mu_name} has shape {tuple(mu.shape)} but {sigma_name} {tuple(s.shape)}: the mean and the "
+                         f"covariance of one set must have the same D, e.g. both from gaussian_stats(features).")
+    return mu, s, L
+
+
+def _method(method) -> str:
+    if method not in ("auto", "eigh", "cholesky"):
+        raise ValueError(f"method must be 'auto', 'eigh' or 'cholesky', got {method!r}.")
+    return method
+
+
+def _warn_few_samples(what: str, d: int) -> None:
+    """A UserWarning for Fréchet distances from N <= D samples (rank-deficient covariances, strongly biased estimates),
+    attributed to the first caller outside this module: the line of the notebook or script."""
+    frame, level = sys._getframe(0), 1
+    while frame is not None and frame.f_code.co_filename == __file__:
+        frame, level = frame.f_back, level + 1
+    warnings.warn(f"Fréchet distance of {what} in D = {d} dimensions: the covariance is rank-deficient with N <= D "
+                  f"samples (rank at most N - 1 < D), so the estimate is strongly biased. Use at least D + 1 = {d + 1} "
+                  f"samples per set (better 10 D = {10 * d}), or KID (metrics.kid), unbiased at any N.",
+                  UserWarning, stacklevel=level)
+
+
+def _probabilities(probs) -> torch.Tensor:
+    p = _features(probs, "probs")
+    lo, hi = float(p.min()), float(p.max())
+    if lo < 0 or hi > 1 + 1.1e-4:  # float round-off above 1: the tolerance of the sums below
+        raise ValueError(f"probs must hold probabilities in [0, 1], found values from {lo:.4g} to {hi:.4g}: apply "
+                         "softmax to the logits first.")
+    err = (p.sum(1) - 1).abs()
+    if err.max() > 1e-4 + 1e-5:  # the tolerance torch.allclose(sums, 1, atol=1e-4) allowed
+        i = int(err.argmax())
+        raise ValueError(f"probs must hold probabilities, rows summing to 1; row {i} sums to {float(p[i].sum()):.6g}: "
+                         "apply softmax to the logits first.")
+    return p
 
 
 def _covariance(f: torch.Tensor) -> torch.Tensor:
@@ -97,7 +243,7 @@ def _lower_t_s_lower(L: torch.Tensor, s: torch.Tensor) -> torch.Tensor:
     return torch.from_numpy(dtrmm(1.0, lower, sl, side=0, lower=0))  # (L^T) (S L)
 
 
-def trace_sqrt_product(sigma1: torch.Tensor, sigma2: torch.Tensor, method: str = "auto") -> float:
+def trace_sqrt_product(sigma1, sigma2, method: str = "auto") -> float:
     r"""tr (S1 S2)^(1/2) for two covariance matrices, from the eigenvalues of a symmetric matrix similar to S1 S2.
 
     ``"eigh"``: :math:`S_1^{1/2} S_2 S_1^{1/2}` (its eigenvalues are those of :math:`S_1 S_2`), with the symmetric
@@ -105,15 +251,25 @@ def trace_sqrt_product(sigma1: torch.Tensor, sigma2: torch.Tensor, method: str =
     (N < D). ``"cholesky"``: :math:`L^\top S_2 L` with :math:`S_1 = L L^\top`, similar to :math:`S_1 S_2` too
     (:math:`L^{-1} S_1 S_2 L = L^\top S_2 L`); about twice as fast, needs S1 positive definite.
     ``"auto"``: Cholesky when it succeeds, otherwise the eigen form. Negative round-off is clipped before the root.
+    Both matrices are checked first: finite, (D, D), symmetric and positive semi-definite up to round-off.
     """
-    if method not in ("auto", "eigh", "cholesky"):
-        raise ValueError(f"method must be 'auto', 'eigh' or 'cholesky', got {method!r}.")
-    # Covariances are symmetric up to round-off: cholesky and eigvalsh read the lower triangle only.
-    s1, s2 = sigma1.contiguous(), (sigma2 + sigma2.T) / 2
+    method = _method(method)
+    s1, L1 = _cov(sigma1, "sigma1")
+    s2, _ = _cov(sigma2, "sigma2")
+    _same_dim(s1.shape, s2.shape, "sigma1", "sigma2")
+    return _trace_sqrt_product(s1, s2, method, L1)
+
+
+def _trace_sqrt_product(s1: torch.Tensor, s2: torch.Tensor, method: str, L1=None) -> float:
+    """:func:`trace_sqrt_product` of checked float64 matrices. L1: s1's Cholesky factor, False when s1 is known not to
+    be positive definite (both from :func:`_cov`), None when not known yet (then tried here)."""
+    s2 = (s2 + s2.T) / 2  # symmetric up to round-off (checked): cholesky and eigvalsh read the lower triangle only
     if method != "eigh":
-        L, info = torch.linalg.cholesky_ex(s1)
-        if info == 0:
-            return float(torch.linalg.eigvalsh(_lower_t_s_lower(L, s2)).clamp(min=0).sqrt().sum())
+        if L1 is None:
+            L1, info = torch.linalg.cholesky_ex(s1.contiguous())
+            L1 = L1 if info == 0 else False
+        if L1 is not False:
+            return float(torch.linalg.eigvalsh(_lower_t_s_lower(L1, s2)).clamp(min=0).sqrt().sum())
         if method == "cholesky":
             raise ValueError("sigma1 is not positive definite (fewer samples than features, or constant features): "
                              "use method='eigh' or 'auto'.")
@@ -122,28 +278,47 @@ def trace_sqrt_product(sigma1: torch.Tensor, sigma2: torch.Tensor, method: str =
 
 
 def frechet_distance_from_stats(mu1, sigma1, mu2, sigma2, method: str = "auto") -> float:
-    """d^2 between N(mu1, sigma1) and N(mu2, sigma2) (module docstring); ``method``: see :func:`trace_sqrt_product`."""
-    mu1, mu2 = torch.as_tensor(mu1, dtype=torch.float64), torch.as_tensor(mu2, dtype=torch.float64)
-    s1, s2 = torch.as_tensor(sigma1, dtype=torch.float64), torch.as_tensor(sigma2, dtype=torch.float64)
-    if mu1.shape != mu2.shape or s1.shape != s2.shape or s1.shape != (mu1.numel(), mu1.numel()):
-        raise ValueError(f"mismatched statistics: means {tuple(mu1.shape)} and {tuple(mu2.shape)}, covariances "
-                         f"{tuple(s1.shape)} and {tuple(s2.shape)}; both sets need the same feature extractor.")
-    cross = trace_sqrt_product(s1, s2, method)
+    """d^2 between N(mu1, sigma1) and N(mu2, sigma2) (module docstring); ``method``: see :func:`trace_sqrt_product`.
+
+    Checked first: the means are finite vectors (D,), the covariances finite (D, D) matrices, symmetric and positive
+    semi-definite up to round-off (singular ones, as from N <= D samples, are fine), with one D for both sets."""
+    method = _method(method)
+    mu1, s1, L1 = _gaussian(mu1, sigma1, "mu1", "sigma1")
+    mu2, s2, _ = _gaussian(mu2, sigma2, "mu2", "sigma2")
+    _same_dim(mu1.shape, mu2.shape, "mu1", "mu2")
+    return _frechet(mu1, s1, mu2, s2, method, L1)
+
+
+def _frechet(mu1, s1, mu2, s2, method: str, L1=None) -> float:
+    """The Fréchet distance of checked statistics (L1: see :func:`_trace_sqrt_product`)."""
+    cross = _trace_sqrt_product(s1, s2, method, L1)
     return float((mu1 - mu2).pow(2).sum() + torch.trace(s1) + torch.trace(s2) - 2 * cross)
 
 
 def frechet_distance(features_a, features_b, method: str = "auto") -> float:
-    """Fréchet distance between two sets of features, (N_a, D) and (N_b, D)."""
-    a, b = _features(features_a, "features_a"), _features(features_b, "features_b")
-    if a.shape[1] != b.shape[1]:
-        raise ValueError(f"features_a has {a.shape[1]} features per sample and features_b {b.shape[1]}: "
-                         "extract both with the same network.")
-    return frechet_distance_from_stats(*_stats(a), *_stats(b), method=method)
+    """Fréchet distance between two sets of features, (N_a, D) and (N_b, D).
+
+    With N <= D samples in either set the covariance is rank-deficient and the distance strongly biased: it is still
+    returned, with a UserWarning (use at least D + 1 samples, better 10 D, or :func:`kid`)."""
+    method = _method(method)
+    return _frechet_features(_features(features_a, "features_a"), _features(features_b, "features_b"),
+                             "features_a", "features_b", method)
+
+
+def _frechet_features(a: torch.Tensor, b: torch.Tensor, name_a: str, name_b: str, method: str = "auto") -> float:
+    """:func:`frechet_distance` of two checked feature matrices: their dimensions compared, a warning for N <= D."""
+    _same_dim(a.shape, b.shape, name_a, name_b)
+    d = a.shape[1]
+    few = [f"{name} (N = {len(x)})" for name, x in ((name_a, a), (name_b, b)) if len(x) <= d]
+    if few:
+        _warn_few_samples(" and ".join(few), d)
+    return _frechet(*_stats(a), *_stats(b), method)
 
 
 @torch.no_grad()
 def extract(extractor, images: torch.Tensor, batch_size: int = 500) -> torch.Tensor:
     """``extractor`` applied to ``images`` in batches of ``batch_size``, without gradients: (N, D) float32 on the CPU."""
+    batch_size = _whole(batch_size, "batch_size", 1)
     if len(images) == 0:
         raise ValueError("no images to extract features from (N = 0).")
     return torch.cat([extractor(images[i:i + batch_size]).float().cpu() for i in range(0, len(images), batch_size)])
@@ -156,7 +331,9 @@ def frechet_distance_of(images: torch.Tensor, reference_features, features: Call
     ``features`` is any feature extractor (e.g. ``DigitClassifier.features``), run without gradients in
     batches of ``batch_size``: compute the reference's features once and compare many sample sets with it.
     """
-    return frechet_distance(extract(features, images, batch_size), reference_features)
+    reference = _features(reference_features, "reference_features")  # checked before the extractor runs
+    return _frechet_features(_features(extract(features, images, batch_size), "features(images)"), reference,
+                             "features(images)", "reference_features")
 
 
 # --------------------------------------------------------------------------------------------------
@@ -176,13 +353,14 @@ class FeatureStats:
         self._centre = self._sum = self._outer = None
 
     def update(self, features) -> "FeatureStats":
+        """Add a batch of features (n, D), n >= 1; every batch must have the first one's D."""
         f = _features(features, "features", min_rows=1)
         if self._centre is None:
             self._centre = f.mean(0)
             self._sum, self._outer = torch.zeros_like(self._centre), torch.zeros(f.shape[1], f.shape[1], dtype=torch.float64)
-        elif f.shape[1] != self._centre.numel():
-            raise ValueError(f"this batch has {f.shape[1]} features per sample, earlier ones {self._centre.numel()}: "
-                             "use one feature extractor throughout.")
+        else:
+            _same_dim(f.shape, (self.n, self._centre.numel()), "this batch", "the batches so far",
+                      ", one feature extractor throughout")
         d = f - self._centre
         self.n += len(f)
         self._sum += d.sum(0)
@@ -209,7 +387,9 @@ class FeatureStats:
 
 
 def polynomial_kernel(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-    """k(x, y) = (x . y / d + 1)^3 for every pair of rows of x (M, d) and y (N, d): (M, N)."""
+    """k(x, y) = (x . y / d + 1)^3 for every pair of rows of x (M, d) and y (N, d): (M, N) (dtype and device kept)."""
+    x, y = _matrix(x, "x"), _matrix(y, "y")
+    _same_dim(x.shape, y.shape, "x", "y")
     return (x @ y.T / x.shape[1] + 1.0) ** 3
 
 
@@ -218,8 +398,11 @@ def mmd2_unbiased(x, y) -> float:
     mean of k(x_i, x_j) over i != j, plus the same for y, minus twice the mean of k(x_i, y_j). Its
     expectation is 0 when x and y come from one distribution, so single estimates can be negative."""
     x, y = _features(x, "x"), _features(y, "y")
-    if x.shape[1] != y.shape[1]:
-        raise ValueError(f"x has {x.shape[1]} features per sample and y {y.shape[1]}: extract both with the same network.")
+    _same_dim(x.shape, y.shape, "x", "y")
+    return _mmd2(x, y)
+
+
+def _mmd2(x: torch.Tensor, y: torch.Tensor) -> float:  # for checked features
     m, n = len(x), len(y)
     kxx, kyy = polynomial_kernel(x, x), polynomial_kernel(y, y)
     off = lambda k, size: (k.sum() - k.diagonal().sum()) / (size * (size - 1))  # noqa: E731
@@ -228,12 +411,16 @@ def mmd2_unbiased(x, y) -> float:
 
 def kid(features_a, features_b, subsets: int = 100, subset_size: int = 1000, seed: int = 0) -> tuple[float, float]:
     """Kernel inception distance (Bińkowski et al. 2018, arXiv:1801.01401): :func:`mmd2_unbiased` averaged over
-    ``subsets`` random subsets of ``subset_size`` rows of each set (without replacement within a subset); returns
-    (mean, standard deviation over subsets). Negative values are legitimate: the estimate is unbiased."""
+    ``subsets`` random subsets of ``subset_size`` rows of each set (without replacement within a subset; fewer when a
+    set is smaller); returns (mean, standard deviation over subsets). Negative values are legitimate: the estimate is
+    unbiased."""
+    subsets = _whole(subsets, "subsets", 1, why=" (the number of random subsets KID averages)")
+    subset_size = _whole(subset_size, "subset_size", 2, why=" (MMD^2 compares at least 2 rows of each set)")
     a, b = _features(features_a, "features_a"), _features(features_b, "features_b")
+    _same_dim(a.shape, b.shape, "features_a", "features_b")
     size = min(subset_size, len(a), len(b))
     g = torch.Generator().manual_seed(seed)
-    values = torch.tensor([mmd2_unbiased(a[torch.randperm(len(a), generator=g)[:size]], b[torch.randperm(len(b), generator=g)[:size]])
+    values = torch.tensor([_mmd2(a[torch.randperm(len(a), generator=g)[:size]], b[torch.randperm(len(b), generator=g)[:size]])
                            for _ in range(subsets)], dtype=torch.float64)
     return float(values.mean()), float(values.std()) if subsets > 1 else 0.0
 
@@ -242,11 +429,8 @@ def inception_score(probs, splits: int = 10) -> tuple[float, float]:
     """Inception Score (Salimans et al. 2016, arXiv:1606.03498): exp(E_x KL(p(y | x) || p(y))), p(y) the mean of the
     rows, computed on each of ``splits`` equal parts of ``probs`` (N, C) (rows: class probabilities); returns
     (mean, standard deviation over the parts). Uniform rows give 1; confident rows spread evenly over C classes give C."""
-    p = _features(probs, "probs")
-    if (p < 0).any() or not torch.allclose(p.sum(1), torch.ones(len(p), dtype=p.dtype), atol=1e-4):
-        raise ValueError("probs must hold probabilities, rows >= 0 summing to 1: apply softmax to the logits first.")
-    if not 1 <= splits <= len(p):
-        raise ValueError(f"splits must be between 1 and the number of samples ({len(p)}), got {splits}.")
+    p = _probabilities(probs)
+    splits = _whole(splits, "splits", 1, len(p), why=f" (at most the number of samples, {len(p)})")
     scores = []
     for part in torch.tensor_split(p, splits):
         marginal = part.mean(0, keepdim=True)
@@ -259,9 +443,19 @@ def inception_score(probs, splits: int = 10) -> tuple[float, float]:
 def knn_radii(x, k: int) -> torch.Tensor:
     """For each row of x (N, d): the Euclidean distance to its k-th nearest *other* row (itself excluded)."""
     x = _features(x, "features")
-    if not 1 <= k < len(x):
-        raise ValueError(f"k must be between 1 and N - 1 = {len(x) - 1}, got {k}.")
+    return _knn_radii(x, _neighbours(k, len(x), "features"))
+
+
+def _knn_radii(x: torch.Tensor, k: int) -> torch.Tensor:  # for checked features and k
     return torch.cdist(x, x).kthvalue(k + 1, dim=1).values  # the 1st smallest is the row itself, at distance 0
+
+
+def _two_sets(real, fake, k) -> tuple[torch.Tensor, torch.Tensor, int]:
+    """The checks of :func:`precision_recall` and :func:`density_coverage`: two feature sets of one D, and k."""
+    r, f = _features(real, "real"), _features(fake, "fake")
+    _same_dim(r.shape, f.shape, "real", "fake")
+    smaller = "real" if len(r) <= len(f) else "fake"
+    return r, f, _neighbours(k, min(len(r), len(f)), smaller)
 
 
 def precision_recall(real, fake, k: int = 3) -> tuple[float, float]:
@@ -269,10 +463,10 @@ def precision_recall(real, fake, k: int = 3) -> tuple[float, float]:
     union of balls around its samples, of radius the distance to the k-th nearest other sample of the same set
     (:func:`knn_radii`, boundary included). Precision: the share of fake samples inside the real manifold;
     recall: the share of real samples inside the fake manifold."""
-    r, f = _features(real, "real"), _features(fake, "fake")
+    r, f, k = _two_sets(real, fake, k)
     d = torch.cdist(r, f)  # (R, F)
-    precision = (d <= knn_radii(r, k)[:, None]).any(0).double().mean()
-    recall = (d <= knn_radii(f, k)[None, :]).any(1).double().mean()
+    precision = (d <= _knn_radii(r, k)[:, None]).any(0).double().mean()
+    recall = (d <= _knn_radii(f, k)[None, :]).any(1).double().mean()
     return float(precision), float(recall)
 
 
@@ -282,8 +476,8 @@ def density_coverage(real, fake, k: int = 5) -> tuple[float, float]:
     (about 1 when fake and real come from one distribution; a fake set identical to the real one gives
     (k + 1) / k, each point sitting in its own ball too). Coverage: the share of real samples whose ball holds
     at least one fake sample."""
-    r, f = _features(real, "real"), _features(fake, "fake")
-    inside = torch.cdist(r, f) <= knn_radii(r, k)[:, None]  # (R, F)
+    r, f, k = _two_sets(real, fake, k)
+    inside = torch.cdist(r, f) <= _knn_radii(r, k)[:, None]  # (R, F)
     return float(inside.sum() / (k * len(f))), float(inside.any(1).double().mean())
 
 
@@ -291,23 +485,39 @@ def fid_infinity(features, reference_stats: tuple[torch.Tensor, torch.Tensor], s
                  seed: int = 0) -> tuple[float, list[tuple[int, float]]]:
     """FID-infinity (Chong & Forsyth 2020, arXiv:1911.07023): the Fréchet distance of random subsets of ``features``
     of each size N in ``sizes`` against fixed reference statistics (mean, covariance), a least-squares line
-    FD_N = FD_inf + slope / N, and its intercept. Returns (FD_inf, [(N, FD_N), ...])."""
+    FD_N = FD_inf + slope / N, and its intercept. Returns (FD_inf, [(N, FD_N), ...]). Sizes N <= D give a
+    UserWarning (one per call): their covariances are rank-deficient, their distances strongly biased."""
     f = _features(features, "features")
-    if len(sizes) < 2 or max(sizes) > len(f) or min(sizes) < 2:
-        raise ValueError(f"sizes must hold at least two subset sizes between 2 and the number of samples ({len(f)}), got {list(sizes)}.")
+    if not isinstance(reference_stats, (tuple, list)) or len(reference_stats) != 2:
+        raise ValueError("reference_stats must be a pair (mean, covariance): pass gaussian_stats(reference_features).")
+    mu_ref, s_ref, _ = _gaussian(*reference_stats, "reference_stats[0] (mean)", "reference_stats[1] (covariance)")
+    _same_dim(f.shape, mu_ref.shape, "features", "reference_stats[0] (mean)")
+    sizes = [_whole(n, "every entry of sizes", None, why=" (a subset size)") for n in sizes]
+    if len(set(sizes)) < 2 or min(sizes) < 2 or max(sizes) > len(f):
+        raise ValueError(f"sizes must hold at least two subset sizes between 2 and the number of samples ({len(f)}), "
+                         f"two of them different (the line in 1/N), got {sizes}.")
+    d = f.shape[1]
+    if min(sizes) <= d:
+        _warn_few_samples(f"subsets of sizes {', '.join(str(n) for n in sizes if n <= d)}", d)
     g = torch.Generator().manual_seed(seed)
-    points = [(int(n), frechet_distance_from_stats(*gaussian_stats(f[torch.randperm(len(f), generator=g)[:n]]), *reference_stats))
-              for n in sizes]
+    points = [(n, _frechet(*_stats(f[torch.randperm(len(f), generator=g)[:n]]), mu_ref, s_ref, "auto")) for n in sizes]
     return one_over_n_fit(points)[0], points
 
 
 def one_over_n_fit(points) -> tuple[float, float]:
     """The least-squares line FD_N = intercept + slope / N through points [(N, FD_N), ...] (from one or several
     draws): (intercept, slope). The intercept is FID-infinity."""
-    if len({n for n, _ in points}) < 2:
-        raise ValueError(f"a line in 1/N needs at least two different sizes N, got {sorted({n for n, _ in points})}.")
-    x = torch.tensor([1.0 / n for n, _ in points], dtype=torch.float64)
-    y = torch.tensor([v for _, v in points], dtype=torch.float64)
+    points = [tuple(p) for p in points]
+    if any(len(p) != 2 for p in points):
+        raise ValueError("points must be pairs (N, FD_N), as fid_infinity returns them.")
+    sizes = [_whole(n, "every N of points", 1, why=" (a sample size)") for n, _ in points]
+    values = [float(v) for _, v in points]
+    if not all(math.isfinite(v) for v in values):
+        raise ValueError(f"points hold a NaN or infinite distance ({values}): fit finite Fréchet distances only.")
+    if len(set(sizes)) < 2:
+        raise ValueError(f"a line in 1/N needs at least two different sizes N, got {sorted(set(sizes))}.")
+    x = torch.tensor([1.0 / n for n in sizes], dtype=torch.float64)
+    y = torch.tensor(values, dtype=torch.float64)
     design = torch.stack([torch.ones_like(x), x], dim=1)
     intercept, slope = torch.linalg.lstsq(design, y.unsqueeze(1)).solution[:, 0]
     return float(intercept), float(slope)
@@ -317,8 +527,7 @@ def nearest_distances(x, reference) -> torch.Tensor:
     """For each row of x (N, d): the Euclidean distance to its nearest row of ``reference`` (M, d). Used to spot
     memorisation: samples copied from the training set sit at distance 0 from it, new ones as far as unseen real data."""
     x, r = _features(x, "x", min_rows=1), _features(reference, "reference", min_rows=1)
-    if x.shape[1] != r.shape[1]:
-        raise ValueError(f"x has {x.shape[1]} features per sample and reference {r.shape[1]}: use one feature space.")
+    _same_dim(x.shape, r.shape, "x", "reference", ", or the same pixels")
     return torch.cat([torch.cdist(x[i:i + 1000], r).min(1).values for i in range(0, len(x), 1000)])
 
 
@@ -356,12 +565,27 @@ def evaluate(features, reference, probs=None, *, kid_subsets: int = 50, kid_subs
     FID uses the whole reference. Precision, recall, density and coverage compare sets of equal size, as their papers
     do (the k-NN radii, hence the values, depend on each set's size): when M > N, N reference rows drawn with ``seed``.
     """
+    # every argument checked before the first metric runs
     f, r = _features(features, "features"), _features(reference, "reference")
-    size = kid_subset_size or min(1000, min(len(f), len(r)) // 2)
+    _same_dim(f.shape, r.shape, "features", "reference")
+    if min(len(f), len(r)) < 6:
+        raise ValueError(f"evaluate needs at least 6 samples in each set (density and coverage use k = 5 nearest "
+                         f"neighbours; hundreds are better), got {len(f)} in features and {len(r)} in reference.")
+    kid_subsets = _whole(kid_subsets, "kid_subsets", 1, why=" (the number of random subsets KID averages)")
+    size = min(1000, min(len(f), len(r)) // 2) if kid_subset_size is None else \
+        _whole(kid_subset_size, "kid_subset_size", 2, why=" (MMD^2 compares at least 2 rows of each set), or None")
+    is_splits = _whole(is_splits, "is_splits", 1, why=" (the parts the Inception Score is computed on)")
+    if probs is not None:
+        probs = _probabilities(probs)
+        if len(probs) != len(f):
+            raise ValueError(f"probs has {len(probs)} rows and features {len(f)}: pass the class probabilities of the "
+                             "same samples, one row per sample.")
+        _whole(is_splits, "is_splits", 1, len(probs), why=f" (at most the number of samples, {len(probs)})")
     kid_mean, kid_std = kid(f, r, subsets=kid_subsets, subset_size=size, seed=seed)
     r_n = r[torch.randperm(len(r), generator=torch.Generator().manual_seed(seed))[:len(f)]] if len(r) > len(f) else r
     precision, recall = precision_recall(r_n, f)
     density, coverage = density_coverage(r_n, f)
     is_mean, is_std = inception_score(probs, splits=is_splits) if probs is not None else (None, None)
-    return Scores(n=len(f), fid=frechet_distance(f, r), kid=kid_mean, kid_std=kid_std, precision=precision, recall=recall,
+    fid = _frechet_features(f, r, "features", "reference")  # with a UserWarning when N <= D
+    return Scores(n=len(f), fid=fid, kid=kid_mean, kid_std=kid_std, precision=precision, recall=recall,
                   density=density, coverage=coverage, inception_score=is_mean, is_std=is_std)

@@ -21,7 +21,7 @@ import pytest
 import torch
 
 from gan_tutor import checkpoint, cli, models, train
-from gan_tutor.checkpoint import CHECKPOINT_NAME, CheckpointError, DiskFull, RunFolderBusy, load_checkpoint, save_checkpoint
+from gan_tutor.checkpoint import CHECKPOINT_NAME, DiskFull, RunFolderBusy, load_checkpoint, save_checkpoint
 from gan_tutor.classifier import DigitClassifier
 
 pytestmark = pytest.mark.usefixtures("one_thread")

@@ -2,6 +2,7 @@
 forms, naive loops, an independent matrix square root and their limiting cases."""
 
 import math
+import warnings
 
 import numpy as np
 import pytest
@@ -108,10 +109,12 @@ def test_symmetric_and_invariant_to_translation_and_rotation_scaling_by_s_square
 def test_rank_deficient_covariances_give_a_finite_distance():
     g = torch.Generator().manual_seed(6)
     a, b = torch.randn(10, 64, generator=g), torch.randn(12, 64, generator=g)  # N < d: singular covariances
-    d = metrics.frechet_distance(a, b)
+    with pytest.warns(UserWarning, match="rank-deficient"):
+        d = metrics.frechet_distance(a, b)
     assert math.isfinite(d) and d > 0
-    assert metrics.frechet_distance(a, b, method="eigh") == pytest.approx(d, rel=1e-12)  # "auto" fell back to it
-    with pytest.raises(ValueError, match="not positive definite.*method='eigh'"):
+    with pytest.warns(UserWarning, match="rank-deficient"):
+        assert metrics.frechet_distance(a, b, method="eigh") == pytest.approx(d, rel=1e-12)  # "auto" fell back to it
+    with pytest.warns(UserWarning, match="rank-deficient"), pytest.raises(ValueError, match="not positive definite.*method='eigh'"):
         metrics.frechet_distance(a, b, method="cholesky")
     with pytest.raises(ValueError, match="method must be"):
         metrics.frechet_distance(a, b, method="sqrtm")
@@ -283,3 +286,206 @@ def test_evaluate_compares_equal_sized_sets_for_the_manifold_metrics():
     assert (s.precision, s.recall) == metrics.precision_recall(sub, fake)
     assert (s.density, s.coverage) == metrics.density_coverage(sub, fake)
     assert s.fid == pytest.approx(metrics.frechet_distance(fake, real))  # the whole reference
+
+
+# ---------------------------------------------------------------------------------------------------
+# Input checks: inputs that used to give a silent wrong number (or a raw torch error) raise a ValueError that names the
+# fix; N <= D gives a warning; valid inputs, singular covariances included, give the same values as before
+# ---------------------------------------------------------------------------------------------------
+
+Z2, I2 = torch.zeros(2, dtype=torch.float64), torch.eye(2, dtype=torch.float64)
+SAME_EXTRACTOR = "extract both sets with the same feature extractor"
+
+
+def test_from_stats_rejects_a_covariance_that_is_not_positive_semi_definite():
+    # -I as both covariances used to give d^2 = -4.0: a "distance" below 0
+    with pytest.raises(ValueError, match=r"sigma1 is not positive semi-definite \(smallest eigenvalue -1.*gaussian_stats"):
+        metrics.frechet_distance_from_stats(Z2, -I2, Z2, -I2)
+    with pytest.raises(ValueError, match=r"sigma2 is not positive semi-definite \(smallest eigenvalue -1, largest 3\)"):
+        metrics.frechet_distance_from_stats(Z2, I2, Z2, torch.tensor([[1.0, 2.0], [2.0, 1.0]]))  # eigenvalues 3, -1
+    with pytest.raises(ValueError, match="sigma1 is not positive semi-definite"):
+        metrics.trace_sqrt_product(-I2, I2)
+
+
+def test_from_stats_rejects_a_non_symmetric_covariance():
+    s = torch.tensor([[1.0, 0.5], [0.0, 1.0]], dtype=torch.float64)  # used to give 0.0: only one triangle was read
+    with pytest.raises(ValueError, match=r"sigma1 is not symmetric \(largest asymmetry 0.5.*gaussian_stats\(features\)"):
+        metrics.frechet_distance_from_stats(Z2, s, Z2, s)
+    with pytest.raises(ValueError, match="sigma2 is not symmetric"):
+        metrics.frechet_distance_from_stats(Z2, I2, Z2, s)
+    with pytest.raises(ValueError, match="sigma2 is not symmetric"):
+        metrics.trace_sqrt_product(I2, s)
+
+
+@pytest.mark.parametrize("which", ["mu1", "sigma1", "mu2", "sigma2"])
+@pytest.mark.parametrize("bad", [float("nan"), float("inf")])
+def test_from_stats_rejects_nan_and_inf(which, bad):
+    stats = {"mu1": Z2.clone(), "sigma1": I2.clone(), "mu2": Z2.clone(), "sigma2": I2.clone()}
+    stats[which][0] = bad  # a NaN used to come back as the distance
+    with pytest.raises(ValueError, match=rf"{which} contains NaN or inf: .*gaussian_stats\(features\)"):
+        metrics.frechet_distance_from_stats(**stats)
+
+
+def test_from_stats_rejects_wrong_shapes_naming_them():
+    with pytest.raises(ValueError, match=r"mu1 must be a vector \(D,\).*got shape \(1, 2\)"):
+        metrics.frechet_distance_from_stats(Z2[None], I2, Z2[None], I2)
+    with pytest.raises(ValueError, match=r"sigma2 must be a square \(D, D\) covariance matrix, got shape \(2, 3\)"):
+        metrics.frechet_distance_from_stats(Z2, I2, Z2, torch.ones(2, 3))
+    with pytest.raises(ValueError, match=r"mu1 has shape \(2,\) but sigma1 \(3, 3\)"):
+        metrics.frechet_distance_from_stats(Z2, torch.eye(3), Z2, I2)
+    with pytest.raises(ValueError, match=r"mu1 has shape \(3,\) and mu2 \(4,\).*" + SAME_EXTRACTOR):
+        metrics.frechet_distance_from_stats(torch.zeros(3), torch.eye(3), torch.zeros(4), torch.eye(4))
+    with pytest.raises(ValueError, match=r"sigma1 has shape \(3, 3\) and sigma2 \(2, 2\)"):
+        metrics.trace_sqrt_product(torch.eye(3), I2)
+    with pytest.raises(ValueError, match="method must be"):
+        metrics.frechet_distance_from_stats(Z2, I2, Z2, I2, method="sqrtm")
+
+
+def test_valid_statistics_give_the_same_values_as_before_singular_and_lower_precision_ones_included():
+    # singular but positive semi-definite diagonal covariances (as from N <= D): the closed form of the diagonal case
+    mu1, mu2 = torch.tensor([0.0, 1.0, 2.0]), torch.tensor([1.0, 1.0, -1.0])
+    a, b = torch.tensor([1.0, 0.0, 4.0]), torch.tensor([4.0, 9.0, 0.0])
+    expected = float((mu1 - mu2).pow(2).sum() + (a.sqrt() - b.sqrt()).pow(2).sum())  # 10 + 1 + 9 + 4 = 24
+    for method in ("auto", "eigh"):
+        assert metrics.frechet_distance_from_stats(mu1, torch.diag(a), mu2, torch.diag(b), method=method) == pytest.approx(expected, rel=1e-12)
+    # an all-zero covariance (notebook 07's "ceiling"): ||mu2||^2 + tr S2
+    g = torch.Generator().manual_seed(21)
+    mu, sigma = metrics.gaussian_stats(torch.randn(50, 4, generator=g, dtype=torch.float64) + 1)
+    ceiling = metrics.frechet_distance_from_stats(torch.zeros(4), torch.zeros(4, 4), mu, sigma)
+    assert ceiling == pytest.approx(float(mu.pow(2).sum() + torch.trace(sigma)), rel=1e-12)
+    # round-off stays within the tolerances: a tiny negative eigenvalue, a float32 covariance with its round-off, lists
+    assert metrics.frechet_distance_from_stats(Z2, torch.diag(torch.tensor([1.0, -1e-12])), Z2, I2) == pytest.approx(1.0, rel=1e-6)
+    f32 = (torch.randn(60, 40, generator=g) @ torch.randn(40, 40, generator=g)).float()
+    m32, s32 = f32.mean(0), torch.cov(f32.T)
+    m64, s64 = metrics.gaussian_stats(f32)
+    assert metrics.frechet_distance_from_stats(m32, s32, m64, s64) == pytest.approx(0.0, abs=1e-3 * float(torch.trace(s64)))
+    assert metrics.frechet_distance_from_stats([0.0, 0.0], [[1.0, 0.0], [0.0, 1.0]], [1.0, 1.0], [[4.0, 0.0], [0.0, 4.0]]) == 4.0
+
+
+def test_rank_deficient_distance_matches_the_eigenvalues_of_s1_s2():
+    # the value for N < D is unchanged: an independent route, tr (S1 S2)^(1/2) = sum of sqrt(eigenvalues of S1 S2)
+    g = torch.Generator().manual_seed(6)
+    a, b = torch.randn(10, 64, generator=g, dtype=torch.float64), torch.randn(12, 64, generator=g, dtype=torch.float64)
+    c1, c2 = np.cov(a.numpy(), rowvar=False), np.cov(b.numpy(), rowvar=False)
+    roots = np.sqrt(np.clip(np.linalg.eigvals(c1 @ c2).real, 0, None)).sum()
+    expected = ((a.mean(0) - b.mean(0)).pow(2).sum().item() + np.trace(c1) + np.trace(c2) - 2 * roots)
+    with pytest.warns(UserWarning):
+        assert metrics.frechet_distance(a, b) == pytest.approx(expected, rel=1e-7)
+    stats = (*metrics.gaussian_stats(a), *metrics.gaussian_stats(b))
+    assert metrics.frechet_distance_from_stats(*stats) == pytest.approx(expected, rel=1e-7)  # no N here, no warning
+
+
+def test_fewer_samples_than_dimensions_warn_once_per_call_and_still_return_the_number():
+    g = torch.Generator().manual_seed(22)
+    a, b = torch.randn(64, 64, generator=g, dtype=torch.float64), torch.randn(10, 64, generator=g, dtype=torch.float64)
+    with pytest.warns(UserWarning) as record:
+        d = metrics.frechet_distance(a, b)  # N = D and N < D: one warning naming both
+    assert len(record) == 1
+    message = str(record[0].message)
+    for part in ("features_a (N = 64)", "features_b (N = 10)", "D = 64", "rank-deficient", "biased",
+                 "at least D + 1 = 65", "10 D = 640", "KID"):
+        assert part in message, part
+    assert record[0].filename == __file__  # attributed to the caller's line
+    assert d == pytest.approx(metrics.frechet_distance_from_stats(*metrics.gaussian_stats(a), *metrics.gaussian_stats(b)), rel=1e-12)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # N = D + 1: a full-rank covariance is possible, no warning
+        metrics.frechet_distance(torch.randn(65, 64, generator=g), torch.randn(65, 64, generator=g))
+    with pytest.warns(UserWarning, match=r"features\(images\) \(N = 30\) in D = 48"):
+        metrics.frechet_distance_of(torch.rand(30, 1, 4, 12, generator=g), torch.randn(100, 48, generator=g), lambda x: x.flatten(1))
+    with pytest.warns(UserWarning, match=r"features \(N = 20\) in D = 32") as record:
+        metrics.evaluate(torch.randn(20, 32, generator=g), torch.randn(200, 32, generator=g), kid_subsets=2)
+    assert len(record) == 1
+    with pytest.warns(UserWarning, match="subsets of sizes 10, 20 in D = 32") as record:
+        metrics.fid_infinity(torch.randn(200, 32, generator=g), (torch.zeros(32), torch.eye(32)), sizes=(10, 20, 100))
+    assert len(record) == 1
+
+
+def test_count_arguments_must_be_whole_numbers_in_range():
+    g = torch.Generator().manual_seed(23)
+    a, b = torch.randn(40, 3, generator=g), torch.randn(40, 3, generator=g)
+    with pytest.raises(ValueError, match="subsets must be >= 1"):
+        metrics.kid(a, b, subsets=0)  # used to return nan
+    with pytest.raises(ValueError, match="subsets must be a whole number"):
+        metrics.kid(a, b, subsets=2.5)
+    with pytest.raises(ValueError, match="subset_size must be >= 2"):
+        metrics.kid(a, b, subset_size=1)
+    assert metrics.kid(a, b, subsets=3.0, subset_size=20) == metrics.kid(a, b, subsets=3, subset_size=20)
+    with pytest.raises(ValueError, match=r"k must be between 1 and N - 1 = 2, smaller than the number of samples \(fake has 3\)"):
+        metrics.precision_recall(a, b[:3])
+    with pytest.raises(ValueError, match="k must be >= 1"):
+        metrics.density_coverage(a, b, k=0)
+    with pytest.raises(ValueError, match="k must be a whole number"):
+        metrics.precision_recall(a, b, k=2.5)
+    with pytest.raises(ValueError, match="k must be a whole number"):
+        metrics.knn_radii(a, True)
+    with pytest.raises(ValueError, match="k must be between 1 and N - 1 = 39"):
+        metrics.knn_radii(a, 40)
+    p = torch.full((10, 5), 0.2)
+    with pytest.raises(ValueError, match="splits must be between 1 and 10"):
+        metrics.inception_score(p, splits=0)
+    with pytest.raises(ValueError, match="splits must be a whole number"):
+        metrics.inception_score(p, splits=1.5)
+    with pytest.raises(ValueError, match="every entry of sizes must be a whole number"):
+        metrics.fid_infinity(a, metrics.gaussian_stats(b), sizes=(10.5, 20))
+    with pytest.raises(ValueError, match="at least two subset sizes between 2 and the number of samples"):
+        metrics.fid_infinity(a, metrics.gaussian_stats(b), sizes=(1, 20))
+    with pytest.raises(ValueError, match="every N of points must be >= 1"):
+        metrics.one_over_n_fit([(0, 1.0), (10, 2.0)])  # used to divide by zero
+    with pytest.raises(ValueError, match="NaN or infinite distance"):
+        metrics.one_over_n_fit([(5, float("nan")), (10, 2.0)])
+    with pytest.raises(ValueError, match="batch_size must be >= 1"):
+        metrics.extract(lambda x: x, torch.zeros(3, 4), batch_size=0)  # used to be range()'s own error
+
+
+@pytest.mark.parametrize("call", [
+    lambda a, b: metrics.precision_recall(a, b),  # used to raise torch.cdist's own error
+    lambda a, b: metrics.density_coverage(a, b),
+    lambda a, b: metrics.kid(a, b),
+    lambda a, b: metrics.mmd2_unbiased(a, b),
+    lambda a, b: metrics.polynomial_kernel(a, b),
+    lambda a, b: metrics.nearest_distances(a, b),
+    lambda a, b: metrics.frechet_distance(a, b),
+    lambda a, b: metrics.evaluate(a, b),
+    lambda a, b: metrics.fid_infinity(a, metrics.gaussian_stats(b), sizes=(10, 20)),
+    lambda a, b: metrics.FeatureStats().update(a).update(b),
+], ids=["precision_recall", "density_coverage", "kid", "mmd2_unbiased", "polynomial_kernel", "nearest_distances",
+        "frechet_distance", "evaluate", "fid_infinity", "FeatureStats"])
+def test_mismatched_feature_dimensions_name_both_shapes(call):
+    g = torch.Generator().manual_seed(24)
+    a, b = torch.randn(20, 3, generator=g), torch.randn(30, 4, generator=g)
+    with pytest.raises(ValueError, match=r"(?=.*\(20, 3\))(?=.*\((30, )?4,?\)).*" + SAME_EXTRACTOR):  # both shapes
+        call(a, b)
+
+
+def test_inception_score_needs_finite_probabilities_in_0_1_with_rows_summing_to_1():
+    with pytest.raises(ValueError, match=r"probabilities in \[0, 1\], found values from -0.5 to 1.5.*softmax"):
+        metrics.inception_score(torch.tensor([[1.5, -0.5], [0.5, 0.5]]), splits=1)
+    with pytest.raises(ValueError, match="rows summing to 1; row 0 sums to 0.6.*softmax"):
+        metrics.inception_score(torch.tensor([[0.3, 0.3], [0.5, 0.5]]), splits=1)
+    with pytest.raises(ValueError, match="probs contains NaN"):
+        metrics.inception_score(torch.tensor([[float("nan"), 0.5], [0.5, 0.5]]), splits=1)
+    rounded = torch.softmax(torch.randn(40, 10, generator=torch.Generator().manual_seed(25)), 1)  # float32 round-off
+    assert metrics.inception_score(rounded, splits=2) == pytest.approx(metrics.inception_score(rounded.double(), splits=2), rel=1e-5)
+
+
+def test_fid_infinity_checks_its_reference_statistics():
+    f = torch.randn(100, 2, generator=torch.Generator().manual_seed(26), dtype=torch.float64)
+    with pytest.raises(ValueError, match=r"reference_stats\[1\] \(covariance\) is not positive semi-definite"):
+        metrics.fid_infinity(f, (Z2, -I2), sizes=(10, 20))
+    with pytest.raises(ValueError, match=r"reference_stats must be a pair \(mean, covariance\)"):
+        metrics.fid_infinity(f, Z2, sizes=(10, 20))
+
+
+def test_evaluate_checks_every_argument_before_computing():
+    g = torch.Generator().manual_seed(27)
+    f, r = torch.randn(50, 3, generator=g), torch.randn(80, 3, generator=g)
+    with pytest.raises(ValueError, match="at least 6 samples in each set.*got 5 in features"):
+        metrics.evaluate(f[:5], r)
+    with pytest.raises(ValueError, match="probs has 40 rows and features 50"):
+        metrics.evaluate(f, r, probs=torch.full((40, 5), 0.2))
+    with pytest.raises(ValueError, match="kid_subset_size must be >= 2"):
+        metrics.evaluate(f, r, kid_subset_size=0)  # used to fall back to the default silently
+    with pytest.raises(ValueError, match="kid_subsets must be >= 1"):
+        metrics.evaluate(f, r, kid_subsets=0)
+    with pytest.raises(ValueError, match="is_splits must be between 1 and 50"):
+        metrics.evaluate(f, r, probs=torch.full((50, 5), 0.2), is_splits=51)
