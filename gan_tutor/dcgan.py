@@ -27,8 +27,9 @@ Beyond the 2015 recipe (each option measured in notebook 03 by ``scripts/dcgan_s
   without labels (``selfcond.cluster_labels``: spectral clustering of deskewed digits, or k-means), and
   sampling draws a cluster from its training frequency. The cpu tier uses it, without EMA.
 
-The checkerboard of transposed convolutions whose kernel is not a multiple of their stride is
-:func:`overlap_counts`; :func:`resize_conv` is the alternative without it.
+Transposed convolutions paint checkerboards for two reasons: uneven overlap when the kernel is not a multiple of the
+stride (:func:`overlap_counts`), and, for any kernel size, taps whose sums differ from one output phase to the next
+(:func:`phase_sums`); :func:`resize_conv` is the alternative with neither.
 
 Taught in: notebook 03 (DCGAN).
 """
@@ -65,6 +66,22 @@ def overlap_counts(n: int, kernel: int, stride: int, padding: int = 0) -> torch.
     """
     ones, taps = torch.ones(1, 1, n, n), torch.ones(1, 1, kernel, kernel)
     return torch.nn.functional.conv_transpose2d(ones, taps, stride=stride, padding=padding)[0, 0]
+
+
+def phase_sums(weight: torch.Tensor, stride: int) -> torch.Tensor:
+    """The second cause of checkerboards: the kernel taps that reach each output phase sum to different values.
+
+    ``weight``: a transposed convolution's (C_in, C_out, k, k). Output pixel ``o`` of a stride-``s`` transposed
+    convolution with padding ``p`` receives the taps ``t`` with ``t = (o + p) mod s`` (mod s), one per input pixel
+    that reaches it; on a constant input of ones its interior value is ``bias + phase_sums(weight, s)[:, (o_r + p) % s,
+    (o_c + p) % s]``. Returns (C_out, s, s): the taps of each phase summed over the input channels. Even when every
+    pixel receives the same number of taps (k a multiple of s, as DCGAN's 4 and 2), a kernel whose phase sums differ
+    paints a period-s grid on flat regions that training must cancel; the resize-convolution has no phases at all.
+    """
+    if weight.dim() != 4 or weight.shape[-1] != weight.shape[-2]:
+        raise ValueError(f"weight must be a transposed convolution's (C_in, C_out, k, k), got shape {tuple(weight.shape)}.")
+    return torch.stack([torch.stack([weight[:, :, a::stride, b::stride].sum(dim=(0, 2, 3)) for b in range(stride)], dim=-1)
+                        for a in range(stride)], dim=-2)
 
 
 def resize_conv(c_in: int, c_out: int) -> nn.Sequential:

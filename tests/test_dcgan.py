@@ -104,6 +104,39 @@ def test_overlap_counts_closed_form_and_the_checkerboard():
     assert dcgan.overlap_counts(6, 4, 2, 1)[1:-1, 1:-1].unique().tolist() == [4.0]  # kernel 4, stride 2: even
 
 
+@pytest.mark.parametrize("k, s, p, op", [(4, 2, 1, 0), (3, 2, 1, 1), (5, 3, 2, 0)])
+def test_phase_sums_predict_a_transposed_convolution_on_a_flat_input(k, s, p, op):
+    """The interior of layer(ones) is bias + the sum of the taps of each output pixel's phase, by a per-pixel loop."""
+    torch.manual_seed(k)
+    layer = nn.ConvTranspose2d(3, 2, k, s, p, output_padding=op).double()
+    with torch.no_grad():
+        out = layer(torch.ones(1, 3, 6, 6, dtype=torch.float64))[0]
+    sums = dcgan.phase_sums(layer.weight.detach(), s)
+    assert sums.shape == (2, s, s)
+    w = layer.weight.detach()
+    for o_r in range(k, out.shape[-1] - k):  # interior: every tap lands on an input pixel
+        for o_c in range(k, out.shape[-1] - k):
+            taps = [(t_r, t_c) for t_r in range(k) for t_c in range(k) if (o_r + p - t_r) % s == 0 and (o_c + p - t_c) % s == 0]
+            loop = sum(w[:, :, t_r, t_c].sum(dim=0) for t_r, t_c in taps) + layer.bias.detach()
+            assert torch.allclose(out[:, o_r, o_c], loop)
+            assert torch.allclose(out[:, o_r, o_c], sums[:, (o_r + p) % s, (o_c + p) % s] + layer.bias.detach())
+
+
+def test_even_overlap_still_paints_a_grid_when_the_phase_sums_differ():
+    """DCGAN's k=4, s=2: even overlap (all-ones kernel: flat output), yet a random kernel paints a period-2 grid."""
+    layer = nn.ConvTranspose2d(1, 1, 4, 2, 1, bias=False)
+    with torch.no_grad():
+        layer.weight.fill_(1.0)
+        flat = layer(torch.ones(1, 1, 7, 7))[0, 0, 2:-2, 2:-2]
+        layer.weight.copy_(torch.arange(16.0).view(1, 1, 4, 4))
+        grid = layer(torch.ones(1, 1, 7, 7))[0, 0, 2:-2, 2:-2]
+    assert flat.unique().tolist() == [4.0]
+    sums = dcgan.phase_sums(layer.weight, 2)[0]
+    assert sums.unique().numel() == 4 and set(grid.unique().tolist()) == set(sums.flatten().tolist())
+    with pytest.raises(ValueError, match=r"\(C_in, C_out, k, k\)"):
+        dcgan.phase_sums(torch.ones(3, 3), 2)
+
+
 def test_resize_conv_doubles_the_side_without_a_checkerboard():
     layer = dcgan.resize_conv(1, 1)
     with torch.no_grad():
