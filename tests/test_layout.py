@@ -33,7 +33,7 @@ TOPICS = {
 INFRASTRUCTURE = {"__init__", "env", "images", "config", "checkpoint", "download", "data", "toy_data", "selfcond",
                   "classifier", "metrics", "viz", "exercises", "checks"}
 # the loop, the registry, the command line
-TOP = {"train", "models", "cli", "__main__"}
+TOP = {"train", "models", "cli", "__main__", "diagrams"}
 MAX_LINES = 600
 
 
