@@ -64,7 +64,16 @@ def _sample(args) -> int:
 
 
 def available_memory() -> int | None:
-    """Bytes of memory available now (Linux and macOS), or None where the system does not say."""
+    """Bytes of memory available now, or None where the system does not say.
+
+    Linux: MemAvailable (free memory plus the page cache the kernel can drop); elsewhere the free pages."""
+    try:
+        with open("/proc/meminfo") as f:
+            for line in f:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
     try:
         return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
     except (ValueError, OSError, AttributeError):

@@ -269,3 +269,12 @@ def test_config_seed_and_typed_budget_errors():
         train.check_budget(2.5, None)
     assert dataclasses.is_dataclass(models.get_model("gan").config("smoke", seed=2**63 - 1))
     assert np.iinfo(np.int64).max == 2**63 - 1
+
+
+def test_available_memory_counts_what_the_kernel_can_free():
+    available = cli.available_memory()
+    if sys.platform.startswith("linux"):
+        with open("/proc/meminfo") as f:
+            fields = dict(line.split(":", 1) for line in f)
+        assert available == int(fields["MemAvailable"].split()[0]) * 1024
+    assert available is None or available > 0
