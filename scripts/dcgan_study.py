@@ -1,12 +1,14 @@
 """Measure what each change to the 2015 DCGAN recipe buys at equal CPU time, and write the table.
 
-Every variant trains on mnist-5k for the same wall-clock budget (seed 0), one after the other (never
+Every variant trains on mnist-5k for the same wall-clock budget, once per seed (``--seeds 0,1,2``; default seed 0
+alone), one after the other (never
 two at once: on a small CPU, parallel runs slow each other down unevenly), and is judged on 2,000
 samples by the course's digit classifier (confident share at p >= 0.9, smallest and largest class
 share) and by the Fréchet distance in the classifier's features to the 1,000 held-out digits. The
-real-vs-real floor (2,000 training digits against the same held-out digits) is measured alongside.
+real-vs-real floor (2,000 training digits against the same held-out digits) is measured alongside. Each row holds
+every run, their mean, and the range over seeds (the spread a conclusion must exceed).
 
-    python scripts/dcgan_study.py --seconds 150 --out benchmarks/dcgan_study.json
+    python scripts/dcgan_study.py --seconds 150 --seeds 0,1,2 --out benchmarks/dcgan_study.json
     python scripts/dcgan_study.py --seconds 5 --only plain,cpu      # a quick dry run
 
 Notebook 03 and the README quote the table. Figures depend on the machine:
@@ -76,7 +78,11 @@ def run(table: dict[str, tuple[str, str, dict]], argv, default_out: Path, defaul
     p.add_argument("--seconds", type=float, default=default_seconds, help="training budget per variant")
     p.add_argument("--only", default="", help="comma-separated variant names (default: all)")
     p.add_argument("--out", default=str(default_out))
+    p.add_argument("--seeds", default="0", help="comma-separated seeds; each variant trains once per seed (e.g. 0,1,2)")
     args = p.parse_args(argv)
+    seeds = [int(s) for s in args.seeds.split(",") if s.strip()]
+    if not seeds:
+        raise SystemExit("--seeds needs at least one seed, e.g. --seeds 0,1,2")
 
     names = [n.strip() for n in args.only.split(",") if n.strip()] or list(table)
     unknown = [n for n in names if n not in table]
@@ -92,21 +98,30 @@ def run(table: dict[str, tuple[str, str, dict]], argv, default_out: Path, defaul
     for name in names:
         model, what, overrides = table[name]
         spec = get_model(model)
-        cfg = spec.config("cpu", **overrides)
-        with tempfile.TemporaryDirectory() as run_dir:
-            # equal time: the seconds are the budget (the steps cap is set out of reach)
-            state = spec.train(cfg, train_set.images, data="mnist-5k", run_dir=run_dir, steps=10**9, seconds=args.seconds,
-                               device="cpu", progress=False)
-            G, _ = spec.load_generator(run_dir)
-        row = {"name": name, "what": what, "steps": state.step, "seconds": round(state.seconds, 1), **judge(G, spec, cfg, clf, held_feats)}
+        runs = []
+        for seed in seeds:
+            cfg = spec.config("cpu", **{**overrides, "seed": seed})
+            with tempfile.TemporaryDirectory() as run_dir:
+                # equal time: the seconds are the budget (the steps cap is set out of reach)
+                state = spec.train(cfg, train_set.images, data="mnist-5k", run_dir=run_dir, steps=10**9, seconds=args.seconds,
+                                   device="cpu", progress=False)
+                G, _ = spec.load_generator(run_dir)
+            run = {"seed": seed, "steps": state.step, "seconds": round(state.seconds, 1), **judge(G, spec, cfg, clf, held_feats)}
+            runs.append(run)
+            print(f"{name:12} seed {seed} {run['steps']:6d} steps  confident {100 * run['confident']:5.1f}%  classes "
+                  f"{100 * run['min_class']:4.1f}-{100 * run['max_class']:4.1f}%  FD {run['frechet']:7.2f}   {what}", flush=True)
+        row = {"name": name, "what": what, "runs": runs}
+        for key in ("steps", "confident", "min_class", "max_class", "frechet"):
+            values = [r[key] for r in runs]
+            row[key] = sum(values) / len(values)  # the mean over seeds; min and max show the spread
+            row[f"{key}_range"] = [min(values), max(values)]
         rows.append(row)
-        print(f"{name:12} {row['steps']:6d} steps  confident {100 * row['confident']:5.1f}%  classes "
-              f"{100 * row['min_class']:4.1f}-{100 * row['max_class']:4.1f}%  FD {row['frechet']:7.2f}   {what}", flush=True)
     result = {
         "date": datetime.date.today().isoformat(),
         "machine": f"{cpu_name()}, {torch.get_num_threads()} threads",
         "torch": torch.__version__,
         "seconds_per_variant": args.seconds,
+        "seeds": seeds,
         "samples": 2000,
         "floor": floor,
         "rows": rows,

@@ -1,10 +1,10 @@
 """Measure what self-conditioning buys the StyleGAN-lite at equal CPU time, and write the table.
 
 The same protocol as ``scripts/dcgan_study.py`` (whose runner this uses): each variant trains on mnist-5k
-for the same wall-clock budget (seed 0), one after the other, and is judged on 2,000 samples by the
+for the same wall-clock budget, once per seed (``--seeds``), one after the other, and is judged on 2,000 samples by the
 course's digit classifier and by the Fréchet distance in its features to the 1,000 held-out digits.
 
-    python scripts/stylegan_study.py --seconds 300 --out benchmarks/stylegan_study.json
+    python scripts/stylegan_study.py --seconds 300 --seeds 0,1,2 --out benchmarks/stylegan_study.json
     python scripts/stylegan_study.py --seconds 5 --only unconditional    # a quick dry run
 
 Notebook 06 and the README quote the table. Figures depend on the machine: the JSON records it.

@@ -202,11 +202,14 @@ def test_study_script_writes_its_table(tmp_path):
     import dcgan_study
 
     out = tmp_path / "study.json"
-    assert dcgan_study.main(["--seconds", "0.3", "--only", "plain,cpu", "--out", str(out)]) == 0
+    assert dcgan_study.main(["--seconds", "0.3", "--only", "plain,cpu", "--seeds", "0,1", "--out", str(out)]) == 0
     result = json.loads(out.read_text())
-    assert [r["name"] for r in result["rows"]] == ["plain", "cpu"]
+    assert [r["name"] for r in result["rows"]] == ["plain", "cpu"] and result["seeds"] == [0, 1]
     for row in result["rows"]:
         assert row["steps"] >= 1 and 0 <= row["min_class"] <= row["max_class"] <= 1 and row["frechet"] > 0
+        assert [r["seed"] for r in row["runs"]] == [0, 1]
+        values = [r["frechet"] for r in row["runs"]]
+        assert row["frechet"] == pytest.approx(sum(values) / 2) and row["frechet_range"] == [min(values), max(values)]
     assert result["floor"]["confident"] == pytest.approx(0.966, abs=1e-9)  # the judge on real held-out digits
     with pytest.raises(SystemExit, match="unknown variant 'wgan'"):
         dcgan_study.main(["--only", "wgan", "--out", str(out)])
