@@ -1,4 +1,4 @@
-"""Test-wide guards: no network beyond loopback, quiet progress bars; a one-thread fixture.
+"""Test-wide guards: no network beyond loopback, quiet progress bars; one- and two-thread fixtures.
 
 The socket guard refuses every connection that is not to the loopback interface, so a test that
 would download data fails at once, as it would offline; Jupyter kernels still talk to their clients
@@ -64,12 +64,22 @@ def _offline():
     mp.undo()
 
 
-@pytest.fixture(scope="module")
-def one_thread():
-    """torch on one thread for a module: small batches on shared cores run up to 10x slower on two."""
+def _torch_threads(n: int):
     import torch
 
     before = torch.get_num_threads()
-    torch.set_num_threads(1)
+    torch.set_num_threads(n)
     yield
     torch.set_num_threads(before)
+
+
+@pytest.fixture(scope="module")
+def one_thread():
+    """torch on one thread for a module: small batches on shared cores run up to 10x slower on two."""
+    yield from _torch_threads(1)
+
+
+@pytest.fixture(scope="module")
+def two_threads():
+    """torch on two threads: where thread scheduling could change results (tests/test_determinism.py)."""
+    yield from _torch_threads(2)

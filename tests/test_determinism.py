@@ -19,14 +19,6 @@ STEPS, N = 8, 512
 
 
 @pytest.fixture(scope="module")
-def two_threads():
-    before = torch.get_num_threads()
-    torch.set_num_threads(2)
-    yield
-    torch.set_num_threads(before)
-
-
-@pytest.fixture(scope="module")
 def digits():
     d = load_dataset("mnist-5k", "train")
     return d.images[:N], d.labels[:N]
