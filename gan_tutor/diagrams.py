@@ -542,14 +542,15 @@ def nearest_neighbour_balls(seed: int = 0, k: int = 3):
     from matplotlib.patches import Circle
 
     real, fake = toy_prdc_points(seed)
-    radius = {s: torch.cdist(x, x).kthvalue(k + 1, dim=1).values for s, x in (("real", real), ("fake", fake))}
+    from gan_tutor import metrics
+
+    radius = {s: metrics.knn_radii(x, k) for s, x in (("real", real), ("fake", fake))}  # the metrics' own radii
     dist, pts = torch.cdist(real, fake), torch.cat([real, fake])  # dist: (R, F)
     in_real = dist <= radius["real"][:, None]  # [r, f]: fake f inside the ball of real r
     in_fake = dist <= radius["fake"][None, :]  # [r, f]: real r inside the ball of fake f
     per_fake, covered, precise, recalled = in_real.sum(0), in_real.any(1), in_real.any(0), in_fake.any(1)
     n_r, n_f = len(real), len(fake)
-    p, r = precise.sum().item() / n_f, recalled.sum().item() / n_r
-    d, c = per_fake.sum().item() / (k * n_f), covered.sum().item() / n_r
+    (p, r), (d, c) = metrics.precision_recall(real, fake, k), metrics.density_coverage(real, fake, k)  # the title's numbers
     fig, axes = plt.subplots(1, 2, figsize=(12, 6.3))
     fig.subplots_adjust(left=0.02, right=0.98, top=0.86, bottom=0.22, wspace=0.06)
     fig.suptitle(f"precision {p:.3f}   recall {r:.3f}   density {d:.3f}   coverage {c:.3f}   (k = {k})",

@@ -232,99 +232,91 @@ def fit(
     """
     check_budget(steps, seconds)
     run_dir = Path(run_dir) if run_dir is not None else None
-    with run_folder_lock(run_dir) if run_dir is not None else contextlib.nullcontext():
-        return _fit_locked(state, step_fn, tensors, model=model, config=config, steps=steps, seconds=seconds,
-                           run_dir=run_dir, snapshot_fn=snapshot_fn, log_every=log_every, snapshot_every=snapshot_every,
-                           checkpoint_every=checkpoint_every, hooks=hooks, progress=progress, device=device,
-                           config_defaults=config_defaults)
-
-
-def _fit_locked(state: TrainState, step_fn, tensors, *, model, config, steps, seconds, run_dir: Path | None, snapshot_fn,
-                log_every, snapshot_every, checkpoint_every, hooks, progress, device, config_defaults) -> TrainState:
-    ckpt_path = run_dir / CHECKPOINT_NAME if run_dir is not None else None
-    last_saved = None
-    if ckpt_path is not None and ckpt_path.exists():
-        saved = load_checkpoint(ckpt_path, model)
-        diff = config_differences(saved["config"], config, config_defaults)
-        if diff:
-            raise CheckpointError(
-                f"{run_dir} holds a run with another config ({'; '.join(diff)}). Resume it with the same "
-                "config, or give this run a new folder (--out / run_dir)."
-            )
-        state.load_state_dict(saved["state"], ckpt_path)
-        last_saved = state.step
-        print(f"resuming '{model}' from {ckpt_path} at step {state.step}")
-    elif run_dir is not None:
-        save_config(run_dir, {"model": model, **config})
-
-    def save() -> None:
-        """Checkpoint the state, unless its weights went non-finite: those are never saved (nor returned)."""
-        nonlocal last_saved
-        bad = _non_finite(state.modules)
-        if bad is not None:
-            raise TrainingDiverged(_divergence_message(f"the weights ({bad})", "non-finite", state.step, run_dir, last_saved))
-        if ckpt_path is not None and last_saved != state.step:
-            try:
-                save_checkpoint(ckpt_path, {"config": config, "state": state.state_dict()}, model)
-            except DiskFull as e:
-                kept = f"the last checkpoint (step {last_saved}) is intact" if last_saved is not None else "no checkpoint was written yet"
-                raise DiskFull(f"{e} Training stopped at step {state.step}; {kept}; run again to resume.") from e
+    with run_folder_lock(run_dir) if run_dir is not None else contextlib.nullcontext():  # one trainer per folder
+        ckpt_path = run_dir / CHECKPOINT_NAME if run_dir is not None else None
+        last_saved = None
+        if ckpt_path is not None and ckpt_path.exists():
+            saved = load_checkpoint(ckpt_path, model)
+            diff = config_differences(saved["config"], config, config_defaults)
+            if diff:
+                raise CheckpointError(
+                    f"{run_dir} holds a run with another config ({'; '.join(diff)}). Resume it with the same "
+                    "config, or give this run a new folder (--out / run_dir)."
+                )
+            state.load_state_dict(saved["state"], ckpt_path)
             last_saved = state.step
+            print(f"resuming '{model}' from {ckpt_path} at step {state.step}")
+        elif run_dir is not None:
+            save_config(run_dir, {"model": model, **config})
 
-    device = device or torch.device("cpu")
-    if steps is not None and state.step >= steps:
-        print(f"'{model}' is at step {state.step}, the budget is {steps} steps: nothing to train (give more steps to continue)")
+        def save() -> None:
+            """Checkpoint the state, unless its weights went non-finite: those are never saved (nor returned)."""
+            nonlocal last_saved
+            bad = _non_finite(state.modules)
+            if bad is not None:
+                raise TrainingDiverged(_divergence_message(f"the weights ({bad})", "non-finite", state.step, run_dir, last_saved))
+            if ckpt_path is not None and last_saved != state.step:
+                try:
+                    save_checkpoint(ckpt_path, {"config": config, "state": state.state_dict()}, model)
+                except DiskFull as e:
+                    kept = f"the last checkpoint (step {last_saved}) is intact" if last_saved is not None else "no checkpoint was written yet"
+                    raise DiskFull(f"{e} Training stopped at step {state.step}; {kept}; run again to resume.") from e
+                last_saved = state.step
+
+        device = device or torch.device("cpu")
+        if steps is not None and state.step >= steps:
+            print(f"'{model}' is at step {state.step}, the budget is {steps} steps: nothing to train (give more steps to continue)")
+            state.interrupted = False
+            return state
+        print(f"training '{model}' on {device} ({torch.get_num_threads()} threads) from step {state.step}"
+              + (f" to {steps}" if steps is not None else "") + (f", at most {seconds:g} s" if seconds is not None else ""))
+        if snapshot_fn is not None and snapshot_every and state.step == 0 and not state.snapshots:
+            state.snapshots.append((0, snapshot_fn(state)))
+
+        from tqdm.auto import tqdm
+
+        bar = tqdm(total=steps, initial=state.step, disable=not progress, desc=model, dynamic_ncols=True)
+        start = time.perf_counter()  # since the last update of state.seconds
+        session_start = start  # the budget counts from here, whatever checkpoints do to `start`
         state.interrupted = False
+        with _DeferredInterrupt() as interrupt:
+            while (steps is None or state.step < steps) and (seconds is None or time.perf_counter() - session_start < seconds):
+                idx = state.batches.next_indices()
+                batch = tuple(t[idx].to(device, non_blocking=True) for t in tensors)
+                stats = step_fn(state, batch)
+                values = torch.stack([v.float() for v in stats.values()]).cpu()
+                if not torch.isfinite(values).all():
+                    bad = next(k for k, v in zip(stats, values) if not math.isfinite(v))
+                    raise TrainingDiverged(_divergence_message(bad, values[list(stats).index(bad)].item(), state.step + 1, run_dir, last_saved))
+                state.step += 1
+                for k, v in zip(stats, values.tolist()):
+                    state._acc.setdefault(k, []).append(v)
+                if state.step % log_every == 0:
+                    state.history["step"].append(state.step)
+                    row = {k: sum(v) / len(v) for k, v in state._acc.items()}
+                    for k, v in row.items():
+                        state.history.setdefault(k, []).append(v)
+                    state._acc = {}
+                    bar.set_postfix({k: f"{v:.3f}" for k, v in row.items()}, refresh=False)
+                if snapshot_fn is not None and snapshot_every and state.step % snapshot_every == 0:
+                    state.snapshots.append((state.step, snapshot_fn(state)))
+                for hook in hooks:
+                    hook(state)
+                bar.update(1)
+                if checkpoint_every and state.step % checkpoint_every == 0:
+                    state.seconds += time.perf_counter() - start
+                    start = time.perf_counter()
+                    save()
+                if interrupt.requested:
+                    state.interrupted = True
+                    break
+        bar.close()
+        state.seconds += time.perf_counter() - start
+        save()
+        if state.interrupted:
+            where = f"; checkpoint saved in {run_dir}: run again to resume" if run_dir is not None else ""
+            print(f"interrupted at step {state.step}{where}")
         return state
-    print(f"training '{model}' on {device} ({torch.get_num_threads()} threads) from step {state.step}"
-          + (f" to {steps}" if steps is not None else "") + (f", at most {seconds:g} s" if seconds is not None else ""))
-    if snapshot_fn is not None and snapshot_every and state.step == 0 and not state.snapshots:
-        state.snapshots.append((0, snapshot_fn(state)))
-
-    from tqdm.auto import tqdm
-
-    bar = tqdm(total=steps, initial=state.step, disable=not progress, desc=model, dynamic_ncols=True)
-    start = time.perf_counter()  # since the last update of state.seconds
-    session_start = start  # the budget counts from here, whatever checkpoints do to `start`
-    state.interrupted = False
-    with _DeferredInterrupt() as interrupt:
-        while (steps is None or state.step < steps) and (seconds is None or time.perf_counter() - session_start < seconds):
-            idx = state.batches.next_indices()
-            batch = tuple(t[idx].to(device, non_blocking=True) for t in tensors)
-            stats = step_fn(state, batch)
-            values = torch.stack([v.float() for v in stats.values()]).cpu()
-            if not torch.isfinite(values).all():
-                bad = next(k for k, v in zip(stats, values) if not math.isfinite(v))
-                raise TrainingDiverged(_divergence_message(bad, values[list(stats).index(bad)].item(), state.step + 1, run_dir, last_saved))
-            state.step += 1
-            for k, v in zip(stats, values.tolist()):
-                state._acc.setdefault(k, []).append(v)
-            if state.step % log_every == 0:
-                state.history["step"].append(state.step)
-                row = {k: sum(v) / len(v) for k, v in state._acc.items()}
-                for k, v in row.items():
-                    state.history.setdefault(k, []).append(v)
-                state._acc = {}
-                bar.set_postfix({k: f"{v:.3f}" for k, v in row.items()}, refresh=False)
-            if snapshot_fn is not None and snapshot_every and state.step % snapshot_every == 0:
-                state.snapshots.append((state.step, snapshot_fn(state)))
-            for hook in hooks:
-                hook(state)
-            bar.update(1)
-            if checkpoint_every and state.step % checkpoint_every == 0:
-                state.seconds += time.perf_counter() - start
-                start = time.perf_counter()
-                save()
-            if interrupt.requested:
-                state.interrupted = True
-                break
-    bar.close()
-    state.seconds += time.perf_counter() - start
-    save()
-    if state.interrupted:
-        where = f"; checkpoint saved in {run_dir}: run again to resume" if run_dir is not None else ""
-        print(f"interrupted at step {state.step}{where}")
-    return state
 
 
 # --------------------------------------------------------------------------------------------------
