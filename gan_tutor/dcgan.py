@@ -42,6 +42,7 @@ import torch
 from torch import nn
 
 from gan_tutor.config import AdversarialConfig, pick_tier
+from gan_tutor.gan_step import recompute_batchnorm
 from gan_tutor.selfcond import ConditionalGenerator, ProjectionDiscriminator
 
 
@@ -210,3 +211,25 @@ def build(cfg: DCGANConfig) -> tuple[nn.Module, nn.Module]:
                 ProjectionDiscriminator(Discriminator(cfg.ndf, c, cfg.spectral_norm), cfg.clusters, cfg.spectral_norm))
     return (Generator(cfg.z_dim, cfg.ngf, c, cfg.batch_norm),
             Discriminator(cfg.ndf, c, cfg.spectral_norm, cfg.batch_norm))
+
+
+def standing_statistics(G: nn.Module, cfg, batches: int = 50, batch_size: int = 64, seed: int = 0) -> int:
+    """Recompute the batch-norm statistics of a (possibly EMA) generator for its own weights
+    (``gan_step.recompute_batchnorm``) on ``batches`` batches of G's inputs drawn as sampling draws them: z ~ N(0, I)
+    with, for a conditional G, cluster ids from their training frequencies (``cfg.clusters``) or classes uniformly
+    (``cfg.n_classes``). ``batch_size`` should be the training batch size: the statistics of a batch depend on its
+    size. Returns the number of batches."""
+    device = next(G.parameters()).device
+    g = torch.Generator(device=device).manual_seed(seed)
+
+    def draws():
+        for _ in range(batches):
+            z = torch.randn(batch_size, cfg.z_dim, generator=g, device=device)
+            if cfg.clusters:
+                yield z, G.sample_labels(batch_size, g)
+            elif cfg.n_classes:
+                yield z, torch.randint(cfg.n_classes, (batch_size,), generator=g, device=device)
+            else:
+                yield (z,)
+
+    return recompute_batchnorm(G, draws())

@@ -19,7 +19,7 @@ themselves are notebook 01's (``gan_tutor.gan_math``).
 from __future__ import annotations
 
 import contextlib
-from typing import Callable, NamedTuple
+from typing import Callable, Iterable, NamedTuple
 
 import torch
 from torch import nn
@@ -122,6 +122,39 @@ def ema_update(ema: nn.Module, model: nn.Module, decay: float) -> None:
         p_ema.lerp_(p, 1.0 - decay)
     for b_ema, b in zip(ema.buffers(), model.buffers()):
         b_ema.copy_(b)
+
+
+@torch.no_grad()
+def recompute_batchnorm(G: nn.Module, inputs: Iterable[tuple[torch.Tensor, ...]]) -> int:
+    """Standing statistics: re-estimate every batch-norm layer's running mean and variance for G's *own* weights.
+
+    :func:`ema_update` copies the raw generator's statistics into the EMA generator, whose averaged weights
+    produce other activations; here each batch-norm layer forgets its statistics and takes the plain average
+    over the batches ``inputs`` (G's arguments, e.g. ``(z,)`` or ``(z, y)``) run in training mode, as BigGAN
+    does at sampling time (Brock et al. 2019, arXiv:1809.11096, appendix C, "standing statistics"). The
+    weights are untouched, and G's mode and the layers' momentum are restored. Returns the number of batches
+    used; a G without batch norm is left as it was (0).
+    """
+    layers = [m for m in G.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm) and m.track_running_stats]
+    if not layers:
+        return 0
+    was_training, momenta = G.training, [m.momentum for m in layers]
+    for m in layers:
+        m.reset_running_stats()
+        m.momentum = None  # None: a cumulative average over the batches seen
+    G.train()
+    n = 0
+    try:
+        for args in inputs:
+            G(*args)
+            n += 1
+    finally:
+        for m, momentum in zip(layers, momenta):
+            m.momentum = momentum
+        G.train(was_training)
+    if n == 0:
+        raise ValueError("recompute_batchnorm needs at least one batch of inputs; the statistics were reset.")
+    return n
 
 
 @torch.no_grad()

@@ -1,11 +1,12 @@
-"""Measure what self-conditioning buys the StyleGAN-lite at equal CPU time, and write the table.
+"""Measure what self-conditioning buys the StyleGAN-lite, over seeds, and write the table.
 
 The same protocol as ``scripts/dcgan_study.py`` (whose runner this uses): each variant trains on mnist-5k
-for the same wall-clock budget, once per seed (``--seeds``), one after the other, and is judged on 2,000 samples by the
-course's digit classifier and by the Fréchet distance in its features to the 1,000 held-out digits.
+for half the cpu tier's steps (``--scale 0.5``: 2,000), once per seed (``--seeds``), one after the other, and is judged
+on 2,000 samples by the course's digit classifier and by the Fréchet distance in its features to the 1,000 held-out
+digits.
 
-    python scripts/stylegan_study.py --seconds 300 --seeds 0,1,2 --out benchmarks/stylegan_study.json
-    python scripts/stylegan_study.py --seconds 5 --only unconditional    # a quick dry run
+    python scripts/stylegan_study.py --seeds 0,1,2 --out benchmarks/stylegan_study.json
+    python scripts/stylegan_study.py --scale 0.01 --only unconditional    # a quick dry run
 
 Notebook 06 and the README quote the table. Figures depend on the machine: the JSON records it.
 """
@@ -34,7 +35,7 @@ def variants() -> dict[str, tuple[str, str, dict]]:
 
 
 def main(argv=None) -> int:
-    return dcgan_study.run(variants(), argv, ROOT / "benchmarks" / "stylegan_study.json", 300.0, __doc__)
+    return dcgan_study.run(variants(), argv, ROOT / "benchmarks" / "stylegan_study.json", 0.5, __doc__)
 
 
 if __name__ == "__main__":

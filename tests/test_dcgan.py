@@ -202,17 +202,47 @@ def test_study_script_writes_its_table(tmp_path):
     import dcgan_study
 
     out = tmp_path / "study.json"
-    assert dcgan_study.main(["--seconds", "0.3", "--only", "plain,cpu", "--seeds", "0,1", "--out", str(out)]) == 0
+    # equal steps: 0.005 of the cpu tier's 4,000 DCGAN steps; cpu_ema keeps EMA weights of a batch-norm G
+    assert dcgan_study.main(["--scale", "0.005", "--only", "plain,cpu_ema", "--seeds", "0,1", "--out", str(out)]) == 0
     result = json.loads(out.read_text())
-    assert [r["name"] for r in result["rows"]] == ["plain", "cpu"] and result["seeds"] == [0, 1]
+    assert [r["name"] for r in result["rows"]] == ["plain", "cpu_ema"] and result["seeds"] == [0, 1]
     for row in result["rows"]:
-        assert row["steps"] >= 1 and 0 <= row["min_class"] <= row["max_class"] <= 1 and row["frechet"] > 0
+        assert row["steps"] == 20 and [r["steps"] for r in row["runs"]] == [20, 20]
+        assert 0 <= row["min_class"] <= row["max_class"] <= 1 and row["frechet"] > 0
         assert [r["seed"] for r in row["runs"]] == [0, 1]
         values = [r["frechet"] for r in row["runs"]]
         assert row["frechet"] == pytest.approx(sum(values) / 2) and row["frechet_range"] == [min(values), max(values)]
+    plain, ema = result["rows"]
+    assert "standing" not in plain and "standing" in ema  # judged again with recomputed batch-norm statistics
+    assert ema["standing"]["frechet"] == pytest.approx(sum(r["standing"]["frechet"] for r in ema["runs"]) / 2)
     assert result["floor"]["confident"] == pytest.approx(0.966, abs=1e-9)  # the judge on real held-out digits
     with pytest.raises(SystemExit, match="unknown variant 'wgan'"):
         dcgan_study.main(["--only", "wgan", "--out", str(out)])
+    with pytest.raises(SystemExit, match="--scale must be > 0"):
+        dcgan_study.main(["--scale", "0", "--out", str(out)])
+    import dcgan_gallery  # the failure gallery: each variant drops one piece of the study's plain recipe
+
+    from gan_tutor.models import get_model
+
+    plain = dcgan_study.variants()["plain"][2]
+    for model, _, overrides in dcgan_gallery.variants().values():
+        changed = {k for k in overrides if overrides[k] != plain.get(k)}
+        assert model == "dcgan" and len(changed) == 1 and get_model(model).config("cpu", **overrides)
+
+
+def test_cgan_study_judges_labels_at_equal_time(tmp_path):
+    import json
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scripts"))
+    import cgan_study
+
+    out = tmp_path / "cgan.json"
+    assert cgan_study.main(["--seconds", "0.2", "--only", "concat", "--out", str(out)]) == 0
+    (row,) = json.loads(out.read_text())["rows"]
+    assert row["name"] == "concat" and row["steps"] >= 1
+    assert 0 <= row["label_accuracy"] <= 1 and 0 <= row["standing"]["label_accuracy"] <= 1
 
 
 def test_feature_size_and_clusters_need_batch_norm():

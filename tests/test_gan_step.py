@@ -44,3 +44,39 @@ def test_ema_update_closed_form():
     expected = 0.75 * a.weight.detach().clone() + 0.25 * b.weight.detach()
     gan_step.ema_update(a, b, 0.75)
     assert torch.allclose(a.weight, expected, atol=1e-7)
+
+
+def test_recompute_batchnorm_is_the_average_over_batches():
+    torch.manual_seed(0)
+    net = torch.nn.Sequential(torch.nn.Linear(3, 3), torch.nn.BatchNorm1d(3))
+    net[1].running_mean.fill_(100.0)  # statistics that belong to other weights
+    weight = net[0].weight.detach().clone()
+    batches = [torch.randn(8, 3) * (i + 1) + i for i in range(4)]
+    net.eval()
+    assert gan_step.recompute_batchnorm(net, [(x,) for x in batches]) == 4
+    with torch.no_grad():
+        hidden = [net[0](x) for x in batches]
+    # momentum None: the plain average of the batch means and of the unbiased batch variances
+    assert torch.allclose(net[1].running_mean, torch.stack([h.mean(0) for h in hidden]).mean(0), atol=1e-5)
+    assert torch.allclose(net[1].running_var, torch.stack([h.var(0, unbiased=True) for h in hidden]).mean(0), atol=1e-4)
+    assert torch.equal(net[0].weight, weight) and not net.training and net[1].momentum == 0.1
+    assert gan_step.recompute_batchnorm(torch.nn.Linear(2, 2), []) == 0  # nothing to recompute
+    with pytest.raises(ValueError, match="at least one batch"):
+        gan_step.recompute_batchnorm(net, [])
+
+
+def test_standing_statistics_make_eval_match_training_mode():
+    from gan_tutor import dcgan
+
+    cfg = dcgan.tier_config("smoke")  # self-conditioned: G(z, cluster)
+    G, _ = dcgan.build(cfg)
+    for m in G.modules():
+        if isinstance(m, torch.nn.BatchNorm2d):
+            m.running_mean.fill_(3.0)
+    z, y = torch.randn(256, cfg.z_dim), G.sample_labels(256)
+    with torch.no_grad():
+        batch_stats = G.train()(z, y)
+        before = (G.eval()(z, y) - batch_stats).abs().mean()
+        assert dcgan.standing_statistics(G, cfg, batches=40, batch_size=64) == 40
+        after = (G.eval()(z, y) - batch_stats).abs().mean()
+    assert after < 0.1 * before and after < 0.05
