@@ -178,8 +178,9 @@ RECIPE_2015 = dict(ndf=32, spectral_norm=False, batch_norm=True, loss="logistic"
                    ema_decay=None, lr_g=2e-4, lr_d=2e-4, betas=(0.5, 0.999), batch_size=64)
 
 # Tier presets. cpu: the 2015 architecture with self-conditioning on 30 clusters of deskewed digits, the
-# addition that paid most per CPU minute in notebook 03's measurements (scripts/dcgan_study.py). No EMA:
-# on top of self-conditioning it made the digits more uniform than real ones (Fréchet distance 3x worse).
+# addition that paid most in notebook 03's measurements (scripts/dcgan_study.py). No EMA: chosen when EMA seemed to
+# triple the Fréchet distance, a measurement confounded by batch-norm statistics copied from the raw generator; with
+# statistics recomputed (standing_statistics) EMA did better at 2,000 steps, not yet measured at the tier's 4,000.
 TIERS: dict[str, DCGANConfig] = {
     "smoke": DCGANConfig(ngf=8, ndf=8, clusters=30, steps=20, snapshot_every=10),
     "cpu": DCGANConfig(clusters=30, steps=4000, snapshot_every=500),

@@ -284,7 +284,7 @@ class VAEConfig(LikelihoodConfig):
 
 TIERS: dict[str, VAEConfig] = {
     "smoke": VAEConfig(ch=8, steps=20, snapshot_every=10),
-    "cpu": VAEConfig(steps=5000, snapshot_every=500),  # about 150 s on 2 cores: notebook 03's study budget
+    "cpu": VAEConfig(steps=5000, snapshot_every=500),  # 133-246 s on 2 cores, by the day (notebook 05)
     "gpu": VAEConfig(steps=20000, snapshot_every=1000),
     "full": VAEConfig(steps=60000, snapshot_every=2000),
 }
