@@ -80,10 +80,6 @@ def judge(G, spec, cfg, clf, held_feats) -> dict:
     return verdict
 
 
-def has_batchnorm(G) -> bool:
-    return any(isinstance(m, torch.nn.modules.batchnorm._BatchNorm) for m in G.modules())
-
-
 def summarise(runs: list[dict]) -> dict:
     """The mean over seeds of every figure, and its range [min, max] under ``<key>_range``."""
     row = {}
@@ -146,9 +142,8 @@ def run(table: dict[str, tuple[str, str, dict]], argv, default_out: Path, defaul
                                    labels=train_set.labels if cfg.n_classes else None, **budget)
                 G, _ = spec.load_generator(run_dir)
             run = {"seed": seed, "steps": state.step, "seconds": round(state.seconds, 1), **judge(G, spec, cfg, clf, held_feats)}
-            if getattr(cfg, "ema_decay", None) is not None and has_batchnorm(G):
-                # the same EMA weights with batch-norm statistics recomputed for them (dcgan.standing_statistics)
-                dcgan.standing_statistics(G, cfg, batch_size=cfg.batch_size, seed=seed)
+            # EMA weights of a batch-norm G: judged again with statistics recomputed for them (0 batches: no batch norm)
+            if getattr(cfg, "ema_decay", None) is not None and dcgan.standing_statistics(G, cfg, batch_size=cfg.batch_size, seed=seed):
                 run["standing"] = judge(G, spec, cfg, clf, held_feats)
             runs.append(run)
             extra = "".join(f"  label acc {100 * r['label_accuracy']:5.1f}%" for r in [run] if "label_accuracy" in r)
