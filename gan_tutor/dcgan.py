@@ -42,7 +42,6 @@ import torch
 from torch import nn
 
 from gan_tutor.config import AdversarialConfig, pick_tier
-from gan_tutor.gan_step import recompute_batchnorm
 from gan_tutor.selfcond import ConditionalGenerator, ProjectionDiscriminator
 
 
@@ -180,7 +179,7 @@ RECIPE_2015 = dict(ndf=32, spectral_norm=False, batch_norm=True, loss="logistic"
 # Tier presets. cpu: the 2015 architecture with self-conditioning on 30 clusters of deskewed digits, the
 # addition that paid most in notebook 03's measurements (scripts/dcgan_study.py). No EMA: chosen when EMA seemed to
 # triple the Fréchet distance, a measurement confounded by batch-norm statistics copied from the raw generator; with
-# statistics recomputed (standing_statistics) EMA did better at 2,000 steps, not yet measured at the tier's 4,000.
+# statistics recomputed (gan_step.standing_statistics) EMA did better at 2,000 steps, not yet measured at the tier's 4,000.
 TIERS: dict[str, DCGANConfig] = {
     "smoke": DCGANConfig(ngf=8, ndf=8, clusters=30, steps=20, snapshot_every=10),
     "cpu": DCGANConfig(clusters=30, steps=4000, snapshot_every=500),
@@ -213,24 +212,3 @@ def build(cfg: DCGANConfig) -> tuple[nn.Module, nn.Module]:
     return (Generator(cfg.z_dim, cfg.ngf, c, cfg.batch_norm),
             Discriminator(cfg.ndf, c, cfg.spectral_norm, cfg.batch_norm))
 
-
-def standing_statistics(G: nn.Module, cfg, batches: int = 50, batch_size: int = 64, seed: int = 0) -> int:
-    """Recompute the batch-norm statistics of a (possibly EMA) generator for its own weights
-    (``gan_step.recompute_batchnorm``) on ``batches`` batches of G's inputs drawn as sampling draws them: z ~ N(0, I)
-    with, for a conditional G, cluster ids from their training frequencies (``cfg.clusters``) or classes uniformly
-    (``cfg.n_classes``). ``batch_size`` should be the training batch size: the statistics of a batch depend on its
-    size. Returns the number of batches."""
-    device = next(G.parameters()).device
-    g = torch.Generator(device=device).manual_seed(seed)
-
-    def draws():
-        for _ in range(batches):
-            z = torch.randn(batch_size, cfg.z_dim, generator=g, device=device)
-            if cfg.clusters:
-                yield z, G.sample_labels(batch_size, g)
-            elif cfg.n_classes:
-                yield z, torch.randint(cfg.n_classes, (batch_size,), generator=g, device=device)
-            else:
-                yield (z,)
-
-    return recompute_batchnorm(G, draws())

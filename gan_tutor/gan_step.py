@@ -25,7 +25,7 @@ import torch
 from torch import nn
 
 from gan_tutor.gan_math import d_hinge_loss, d_logistic_loss, g_hinge_loss, g_nonsaturating_loss, g_saturating_loss, r1_penalty
-from gan_tutor.images import to_unit_range
+from gan_tutor.images import check_labels, to_unit_range
 
 
 
@@ -155,6 +155,45 @@ def recompute_batchnorm(G: nn.Module, inputs: Iterable[tuple[torch.Tensor, ...]]
     if n == 0:
         raise ValueError("recompute_batchnorm needs at least one batch of inputs; the statistics were reset.")
     return n
+
+
+def generator_inputs(G: nn.Module, cfg, n: int, g: torch.Generator, label=None) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """G's arguments for ``n`` samples, as the course samples them: z ~ N(0, I) of ``cfg.z_dim`` on ``g``'s device and,
+    for a conditional G, its labels (None otherwise), drawn after z from the same generator ``g``.
+
+    Self-conditioned (``cfg.clusters`` > 0): cluster ids from their training frequencies (``G.sample_labels``).
+    Conditional on classes (``cfg.n_classes`` > 0): ``label``, one class for every sample (an int) or one per sample
+    (a tensor or sequence of length n); by default (None) the classes in turn, 0, 1, ..., K-1, 0, ...; "random":
+    uniformly at random.
+    """
+    z = torch.randn(n, cfg.z_dim, generator=g, device=g.device)
+    if getattr(cfg, "clusters", 0):
+        return z, G.sample_labels(n, g)
+    if not getattr(cfg, "n_classes", 0):
+        return z, None
+    if isinstance(label, str):
+        if label != "random":
+            raise ValueError(f"label={label!r}: give a class (an int), one per sample, None (in turn) or 'random'.")
+        return z, torch.randint(cfg.n_classes, (n,), generator=g, device=g.device)
+    if label is None:
+        y = torch.arange(n) % cfg.n_classes
+    elif isinstance(label, int) and not isinstance(label, bool):
+        y = torch.full((n,), label, dtype=torch.int64)
+    else:
+        y = label
+    return z, check_labels(y, cfg.n_classes, n).to(g.device)
+
+
+def standing_statistics(G: nn.Module, cfg, batches: int = 50, batch_size: int = 64, seed: int = 0) -> int:
+    """:func:`recompute_batchnorm` for a (possibly EMA) generator on ``batches`` batches of its inputs drawn as
+    sampling draws them (:func:`generator_inputs`; classes of a conditional G uniformly at random), from a
+    generator seeded with ``seed`` on G's device. ``batch_size`` should be the training batch size: a batch's
+    statistics depend on its size. Returns the number of batches (0: G has no batch norm, nothing drawn)."""
+    if not any(isinstance(m, nn.modules.batchnorm._BatchNorm) for m in G.modules()):
+        return 0
+    g = torch.Generator(device=next(G.parameters()).device).manual_seed(seed)
+    return recompute_batchnorm(G, ((z,) if y is None else (z, y)
+                                   for z, y in (generator_inputs(G, cfg, batch_size, g, "random") for _ in range(batches))))
 
 
 @torch.no_grad()

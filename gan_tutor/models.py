@@ -32,7 +32,7 @@ import torch
 from gan_tutor.checkpoint import CheckpointError, checkpoint_path, load_checkpoint
 from gan_tutor.config import AdversarialConfig, LikelihoodConfig, RunConfig, check_seed
 from gan_tutor.env import pick_device, seeded
-from gan_tutor.gan_step import snapshot
+from gan_tutor.gan_step import generator_inputs, snapshot, standing_statistics
 from gan_tutor.images import check_images, check_labels
 from gan_tutor.train import GANLoop, TrainState, fit_gan, fit_likelihood
 
@@ -102,19 +102,7 @@ def _load_adversarial(spec: ModelSpec, cfg: AdversarialConfig, weights: dict[str
 
 
 def _sample_adversarial(G, cfg: AdversarialConfig, n: int, label, g: torch.Generator, batch_size: int) -> dict[str, torch.Tensor]:
-    device = g.device
-    z = torch.randn(n, cfg.z_dim, generator=g, device=device)
-    y = None
-    if cfg.clusters:  # self-conditioned: clusters drawn from their training frequencies
-        y = G.sample_labels(n, g)
-    elif cfg.n_classes:
-        if label is None:
-            y = torch.arange(n) % cfg.n_classes
-        elif isinstance(label, int) and not isinstance(label, bool):
-            y = torch.full((n,), label, dtype=torch.int64)
-        else:
-            y = label
-        y = check_labels(y, cfg.n_classes, n).to(device)
+    z, y = generator_inputs(G, cfg, n, g, label)
     parts = [snapshot(G, z[i:i + batch_size], None if y is None else y[i:i + batch_size]) for i in range(0, n, batch_size)]
     out = {"images": torch.cat(parts).float()}
     if cfg.n_classes:
@@ -204,9 +192,14 @@ class ModelSpec:
         return KINDS[self.kind].train(self, cfg, images, labels, identity, budget, device=device, run_dir=run_dir,
                                       config_defaults=defaults, **fit_kwargs)
 
-    def load_generator(self, run_dir: str | Path, device="cpu"):
+    def load_generator(self, run_dir: str | Path, device="cpu", standing: bool | None = None):
         """(G, cfg) from a run folder's checkpoint, with the EMA weights when the run kept them (a
-        likelihood model: the whole net, which samples from its prior)."""
+        likelihood model: the whole net, which samples from its prior).
+
+        ``standing``: recompute the EMA generator's batch-norm statistics for its own weights
+        (``gan_step.standing_statistics``, seeded by the run's seed) instead of using those copied from the raw
+        generator; None: the model's choice, its module's ``STANDING_STATISTICS`` (measured per model:
+        benchmarks/README.md). Runs without EMA weights are left as saved."""
         path = checkpoint_path(run_dir)
         state = load_checkpoint(path, self.name)
         cfg = self.config_from_identity(state["config"])
@@ -220,7 +213,12 @@ class ModelSpec:
         if bad is not None:
             raise CheckpointError(f"{path} holds non-finite weights ({bad}): the run diverged. Train it again with a "
                                   "lower learning rate, into a new folder.")
-        return G.to(pick_device(device)).eval(), cfg
+        G = G.to(pick_device(device))
+        if standing is None:
+            standing = getattr(self.module, "STANDING_STATISTICS", False)
+        if standing and "G_ema" in state["state"]["modules"]:
+            standing_statistics(G, cfg, batch_size=cfg.batch_size, seed=cfg.seed)
+        return G.eval(), cfg
 
     @torch.no_grad()
     def sample(self, G, cfg, n: int, label=None, seed: int = 0, batch_size: int = 500) -> dict[str, torch.Tensor]:

@@ -7,7 +7,7 @@ by the course's digit classifier (confident share at p >= 0.9, smallest and larg
 model the share classified as the requested label) and by the Fréchet distance in the classifier's features to the
 1,000 held-out digits. A run that keeps EMA weights of a batch-norm generator is judged twice: as saved (the raw
 generator's batch-norm statistics, copied by ``gan_step.ema_update``) and with statistics recomputed for the EMA
-weights (``dcgan.standing_statistics``), under ``standing``. The real-vs-real floor (2,000 training digits against
+weights (``gan_step.standing_statistics``), under ``standing``. The real-vs-real floor (2,000 training digits against
 the same held-out digits) is measured alongside. Each row holds every run, their mean, and the range over seeds
 (the spread a conclusion must exceed); the seconds of each run are recorded beside its figures.
 
@@ -35,7 +35,7 @@ import torch
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from gan_tutor import classifier, data, dcgan, metrics  # noqa: E402
+from gan_tutor import classifier, data, dcgan, gan_step, metrics  # noqa: E402
 from gan_tutor.models import get_model  # noqa: E402
 
 
@@ -140,10 +140,10 @@ def run(table: dict[str, tuple[str, str, dict]], argv, default_out: Path, defaul
             with tempfile.TemporaryDirectory() as run_dir:
                 state = spec.train(cfg, train_set.images, data="mnist-5k", run_dir=run_dir, device="cpu", progress=False,
                                    labels=train_set.labels if cfg.n_classes else None, **budget)
-                G, _ = spec.load_generator(run_dir)
+                G, _ = spec.load_generator(run_dir, standing=False)
             run = {"seed": seed, "steps": state.step, "seconds": round(state.seconds, 1), **judge(G, spec, cfg, clf, held_feats)}
             # EMA weights of a batch-norm G: judged again with statistics recomputed for them (0 batches: no batch norm)
-            if getattr(cfg, "ema_decay", None) is not None and dcgan.standing_statistics(G, cfg, batch_size=cfg.batch_size, seed=seed):
+            if getattr(cfg, "ema_decay", None) is not None and gan_step.standing_statistics(G, cfg, batch_size=cfg.batch_size, seed=seed):
                 run["standing"] = judge(G, spec, cfg, clf, held_feats)
             runs.append(run)
             extra = "".join(f"  label acc {100 * r['label_accuracy']:5.1f}%" for r in [run] if "label_accuracy" in r)

@@ -190,3 +190,25 @@ def test_cluster_purity_closed_form():
     assert selfcond.cluster_purity(torch.tensor([0, 1, 0, 1, 0, 1]), labels) == 2 / 6  # each cluster holds one of each
     with pytest.raises(ValueError, match="same length"):
         selfcond.cluster_purity(torch.zeros(5, dtype=torch.long), labels)
+
+
+def test_loading_a_cgan_run_recomputes_its_ema_generators_batch_norm_statistics(tmp_path):
+    from gan_tutor.checkpoint import CHECKPOINT_NAME, load_checkpoint
+
+    spec = models.get_model("cgan")
+    cfg = spec.config("smoke", ema_decay=0.9)
+    images, labels = torch.rand(64, 1, 28, 28), torch.arange(64) % 10
+    spec.train(cfg, images, labels, data="random", run_dir=tmp_path, steps=6, device="cpu", progress=False)
+    saved = load_checkpoint(tmp_path / CHECKPOINT_NAME, "cgan")["state"]["modules"]["G_ema"]
+    copied, _ = spec.load_generator(tmp_path, standing=False)
+    assert all(torch.equal(v, saved[k]) for k, v in copied.state_dict().items())  # exactly what was saved
+    assert cgan.STANDING_STATISTICS
+    G, cfg2 = spec.load_generator(tmp_path)  # the model's choice: standing statistics
+    oracle, _ = spec.load_generator(tmp_path, standing=False)
+    assert gan_step.standing_statistics(oracle, cfg2, batch_size=cfg2.batch_size, seed=cfg2.seed) == 50
+    for k, v in G.state_dict().items():
+        assert torch.equal(v, oracle.state_dict()[k]), k  # the same statistics, from the run's seed
+        if not k.endswith(("running_mean", "running_var", "num_batches_tracked")):
+            assert torch.equal(v, saved[k]), k  # the weights untouched
+    assert any(not torch.equal(v, saved[k]) for k, v in G.state_dict().items() if "running_mean" in k)
+    assert not G.training

@@ -77,6 +77,44 @@ def test_standing_statistics_make_eval_match_training_mode():
     with torch.no_grad():
         batch_stats = G.train()(z, y)
         before = (G.eval()(z, y) - batch_stats).abs().mean()
-        assert dcgan.standing_statistics(G, cfg, batches=40, batch_size=64) == 40
+        assert gan_step.standing_statistics(G, cfg, batches=40, batch_size=64) == 40
         after = (G.eval()(z, y) - batch_stats).abs().mean()
     assert after < 0.1 * before and after < 0.05
+
+
+def test_generator_inputs_draw_z_then_labels_from_one_generator():
+    from gan_tutor import cgan, dcgan, gan
+
+    cfg = cgan.tier_config("smoke")
+    G, _ = cgan.build(cfg)
+    g = torch.Generator().manual_seed(5)
+    z, y = gan_step.generator_inputs(G, cfg, 12, g)
+    assert torch.equal(z, torch.randn(12, cfg.z_dim, generator=torch.Generator().manual_seed(5)))
+    assert y.tolist() == [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 0, 1]  # the classes in turn
+    assert gan_step.generator_inputs(G, cfg, 3, g, 7)[1].tolist() == [7, 7, 7]
+    g = torch.Generator().manual_seed(5)
+    z2, y2 = gan_step.generator_inputs(G, cfg, 500, g, "random")
+    oracle = torch.Generator().manual_seed(5)
+    torch.randn(500, cfg.z_dim, generator=oracle)
+    assert torch.equal(y2, torch.randint(10, (500,), generator=oracle)) and len(set(y2.tolist())) == 10
+    with pytest.raises(ValueError, match="'random'"):
+        gan_step.generator_inputs(G, cfg, 3, g, "shuffled")
+    with pytest.raises(ValueError, match="range"):
+        gan_step.generator_inputs(G, cfg, 2, g, [3, 10])
+    cfg = gan.tier_config("smoke")  # unconditional: no labels
+    assert gan_step.generator_inputs(gan.build(cfg)[0], cfg, 4, g)[1] is None
+    cfg = dcgan.tier_config("smoke")  # self-conditioned: cluster ids from the prior
+    G, _ = dcgan.build(cfg)
+    G.set_prior(torch.tensor([2] * 9 + [5]))
+    y = gan_step.generator_inputs(G, cfg, 200, g)[1]
+    assert set(y.tolist()) == {2, 5} and 150 < (y == 2).sum() < 200
+
+
+def test_standing_statistics_leave_a_generator_without_batch_norm_and_its_draws_alone():
+    from gan_tutor import stylegan
+
+    cfg = stylegan.tier_config("smoke")
+    G, _ = stylegan.build(cfg)
+    state = {k: v.clone() for k, v in G.state_dict().items()}
+    assert gan_step.standing_statistics(G, cfg) == 0
+    assert all(torch.equal(v, state[k]) for k, v in G.state_dict().items())
