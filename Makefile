@@ -33,7 +33,7 @@ test: $(STAMP)
 
 lab: $(STAMP)
 	$(PY) -m pip install --quiet "jupyterlab>=4"
-	$(PY) -m jupyter lab notebooks/
+	$(PY) -m jupyter lab notebooks/ $(if $(filter 0,$(shell id -u)),--allow-root)  # JupyterLab refuses root (Docker, Colab-like containers) without the flag
 
 # Regenerate the student notebooks from the solution notebooks (instructors).
 students: $(STAMP)

@@ -82,6 +82,21 @@ def known_problems(torch_version: str, torchvision_version: str | None, num_thre
     return problems
 
 
+def drive_run_root(folder: str = "gan-tutor-runs", mount_point: str = "/content/drive") -> str:
+    """On Colab: mount Google Drive (Colab asks for permission once) and return ``MyDrive/<folder>``, created if
+    needed, to use as ``RUN_ROOT``: checkpoints written there survive a disconnected or recycled session, and the
+    training cells resume from them. Elsewhere a ``RuntimeError`` says to keep the default ``RUN_ROOT``."""
+    if "google.colab" not in sys.modules:
+        raise RuntimeError("drive_run_root() mounts Google Drive on Colab only; here keep RUN_ROOT as it is "
+                           "(a local folder survives anyway).")
+    from google.colab import drive
+
+    drive.mount(mount_point)
+    root = os.path.join(mount_point, "MyDrive", folder)
+    os.makedirs(root, exist_ok=True)
+    return root
+
+
 def env_check() -> str:
     """A short report: Python, torch, torchvision, device, threads, and known problems."""
     try:

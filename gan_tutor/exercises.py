@@ -194,19 +194,25 @@ def strip_outputs(nb: NotebookNode) -> NotebookNode:
     return clean
 
 
+# a Colab address of a solution notebook: .../blob/<ref>/notebooks/<name> (not yet .../notebooks/student/<name>)
+_STUDENT_BADGE = re.compile(r"(colab\.research\.google\.com/github/[^)\s]*?/blob/[^/)\s]+/notebooks/)(?!student/)")
+
+
 def make_student_notebook(nb: NotebookNode) -> NotebookNode:
     """The student version of solution notebook ``nb`` (``nb`` itself is not changed).
 
     Each ``# BEGIN SOLUTION`` ... ``# END SOLUTION`` region of a cell tagged ``solution`` becomes one
     ``raise NotImplementedError("<hint>")`` line at the BEGIN line's indentation; the tag becomes
-    ``exercise``; all outputs are stripped (see :func:`strip_outputs`); other cells are unchanged; the
-    notebook metadata gains ``{"gan_tutor": {"student": True}}``. A student notebook passes through
+    ``exercise``; all outputs are stripped (see :func:`strip_outputs`); the Colab badge in the first cell
+    opens ``notebooks/student/`` instead of ``notebooks/``; other cells are unchanged; the notebook metadata gains ``{"gan_tutor": {"student": True}}``. A student notebook passes through
     unchanged, so the function is idempotent.
 
     Raises :class:`ExerciseFormatError` for unbalanced or nested markers, a ``solution`` cell
     without a region, markers in a cell not tagged ``solution``, and a stub that would not parse.
     """
     student = strip_outputs(nb)
+    if student.cells and student.cells[0].get("cell_type") == "markdown":  # the Colab badge opens the student copy
+        student.cells[0]["source"] = _STUDENT_BADGE.sub(r"\1student/", _source(student.cells[0]))
     for index, cell in enumerate(student.cells):
         tags = _tags(cell)
         is_solution = SOLUTION_TAG in tags

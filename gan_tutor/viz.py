@@ -352,47 +352,78 @@ class LivePlot:
             # inline backend from showing the last frame a second time when the cell ends.
             plt.close(fig)
 
+    def finish(self, state) -> None:
+        """The training's final picture, once: draws ``state`` into the live output unless its last frame already
+        shows this step (a run resumed at its end, which trained no step, gets its one figure here). Call it
+        after training instead of :func:`plot_history`, which would draw the same curves a second time."""
+        if self._last_step != int(state.step) or self._handle is None:
+            self.draw(state)
+
     def close(self) -> None:
         """Stop updating the current output; a later draw starts a new one."""
         self._handle = None
         self._last_step = None
 
 
-def _headless() -> bool:
-    """True when no person is looking: outside a kernel, or when GAN_TUTOR_HEADLESS=1 (set by make run and CI)."""
-    return os.environ.get("GAN_TUTOR_HEADLESS") == "1" or not _in_kernel()
+def front_end() -> str:
+    """Whether a person sees this kernel's output live: ``"widgets"`` or ``"static"``.
+
+    ``"widgets"`` in a front end that renders ipywidgets: JupyterLab, Notebook 7 or any client of a Jupyter server
+    (which starts its kernels with ``JPY_SESSION_NAME`` set), Colab, VS Code. ``"static"`` outside a kernel and in a
+    kernel that no front end watches: papermill, nbconvert, nbclient, ``make run``, CI (their kernels are started
+    directly, without that variable). ``GAN_TUTOR_WIDGETS=1`` or ``0`` decides instead, for a front end not
+    recognised here (e.g. the classic Notebook 6); ``GAN_TUTOR_HEADLESS=1`` still means static.
+    """
+    forced = os.environ.get("GAN_TUTOR_WIDGETS", "").strip()
+    if forced in ("0", "1"):
+        return "widgets" if forced == "1" else "static"
+    if forced:
+        raise ValueError(f"GAN_TUTOR_WIDGETS={forced!r}: set it to 1 (widgets) or 0 (static figures), or unset it.")
+    if os.environ.get("GAN_TUTOR_HEADLESS") == "1" or not _in_kernel():
+        return "static"
+    if "google.colab" in sys.modules or os.environ.get("JPY_SESSION_NAME") or any(k.startswith("VSCODE_") for k in os.environ):
+        return "widgets"
+    return "static"
 
 
-def explorer(render: Callable[..., Any], **controls: Sequence) -> str:
-    """Interactive ``render(**values)`` with one widget per control; a static figure when headless.
+def explorer(render: Callable[..., Any], **controls: Sequence) -> None:
+    """Interactive ``render(**values)`` with one widget per control in a live front end; one static figure otherwise.
 
     Each control is a sequence of the values it may take (``digit=range(10)``, ``t=[0, 0.25, 0.5]``).
-    In a live notebook with ipywidgets, each becomes a slider (toggle buttons for up to 10 values)
-    and ``render`` redraws on every change. Headless, or without ipywidgets, ``render`` is called
-    once with each control's first value and its figure is shown as is. Returns ``"widgets"`` or
-    ``"static"``, saying which happened.
+    Live (:func:`front_end` is ``"widgets"`` and ipywidgets is installed), each becomes a control (toggle buttons
+    for up to 10 values, else a slider) and every change draws ``render``'s figure once. Otherwise ``render`` is
+    called once with each control's first value and its figure becomes an ordinary image output, which
+    papermill, nbconvert, GitHub and nbviewer keep and show. Returns nothing (no stray line under the cell).
     """
     for name, values in controls.items():
         if isinstance(values, (str, bytes)) or not isinstance(values, Sequence) or len(values) == 0:
             raise ValueError(f"control {name!r} must be a non-empty sequence of values (e.g. range(10)), got {values!r}")
-    first = {name: values[0] for name, values in controls.items()}
+
+    def frame(**values) -> None:
+        # render's figure shown once: displayed here, then closed so that neither interact (which would show a
+        # returned value) nor the inline backend (which shows open figures when the cell ends) draws it again
+        fig = render(**values)
+        if fig is None:
+            return
+        import matplotlib.pyplot as plt
+
+        try:
+            if _in_kernel():
+                from IPython.display import display
+
+                display(fig)
+        finally:
+            plt.close(fig)
+
     ipywidgets = None
-    if not _headless():
+    if front_end() == "widgets":
         try:
             import ipywidgets
         except ImportError:  # a kernel without ipywidgets: the static figure below
             pass
     if ipywidgets is None:
-        fig = render(**first)
-        if fig is not None and _in_kernel():
-            from IPython.display import display
-
-            display(fig)
-        if fig is not None:
-            import matplotlib.pyplot as plt
-
-            plt.close(fig)
-        return "static"
+        frame(**{name: values[0] for name, values in controls.items()})
+        return None
 
     def widget(name: str, values: Sequence):
         options = list(values)
@@ -400,5 +431,7 @@ def explorer(render: Callable[..., Any], **controls: Sequence) -> str:
             return ipywidgets.ToggleButtons(options=options, value=options[0], description=name)
         return ipywidgets.SelectionSlider(options=options, value=options[0], description=name, continuous_update=False)
 
-    ipywidgets.interact(render, **{name: widget(name, values) for name, values in controls.items()})
-    return "widgets"
+    from IPython.display import display
+
+    display(ipywidgets.interactive(frame, **{name: widget(name, values) for name, values in controls.items()}))
+    return None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from types import SimpleNamespace
@@ -247,6 +248,25 @@ def test_liveplot_in_kernel_draws_on_multiples_and_closes_figures(monkeypatch):
     assert len(fake.shown) == 2 and len(fake.shown[-1].axes) == 2
 
 
+def test_liveplot_finish_draws_the_final_curves_once(monkeypatch):
+    import IPython.display
+
+    fake = _FakeDisplay()
+    monkeypatch.setattr(viz, "_in_kernel", lambda: True)
+    monkeypatch.setattr(IPython.display, "display", fake)
+    hook = viz.LivePlot(every=5)
+    for step in range(1, 11):
+        hook(_state(step))
+    hook.finish(_state(10))  # the last frame already shows step 10: nothing drawn twice
+    assert hook.n_draws == 2 and len(fake.shown) == 1 and len(fake.updates) == 1
+    hook(_state(12))
+    hook.finish(_state(12))  # training ended between frames: the final step, into the same output
+    assert hook.n_draws == 3 and len(fake.shown) == 1 and fake.updates[-1]._suptitle.get_text() == "step 12"
+    resumed = viz.LivePlot(every=5)  # a finished run loaded again trains no step: its one figure comes from finish
+    resumed.finish(_state(12))
+    assert resumed.n_draws == 1 and len(fake.shown) == 2
+
+
 def test_in_kernel_detection(monkeypatch):
     fake = SimpleNamespace(get_ipython=lambda: None)  # plain Python that imported IPython
     monkeypatch.setitem(sys.modules, "IPython", fake)
@@ -293,21 +313,75 @@ def test_explorer_is_one_static_figure_when_headless(monkeypatch):
         calls.append((digit, seed))
         return plt.figure()
 
-    assert viz.explorer(render, digit=range(10), seed=[3, 4]) == "static"
+    before = len(plt.get_fignums())
+    assert viz.explorer(render, digit=range(10), seed=[3, 4]) is None  # nothing printed under the cell
     assert calls == [(0, 3)]  # once, with every control's first value
+    assert len(plt.get_fignums()) == before  # closed: the inline backend cannot show it a second time
     with pytest.raises(ValueError, match="non-empty sequence"):
         viz.explorer(render, digit=5)
 
 
-def test_explorer_makes_widgets_in_a_live_kernel(monkeypatch):
-    import ipywidgets
+@pytest.mark.parametrize("env, colab, in_kernel, expected", [
+    ({}, False, False, "static"),  # a plain Python process
+    ({}, False, True, "static"),  # a kernel started by papermill / nbconvert / nbclient: no server, no front end
+    ({"JPY_SESSION_NAME": "04_conditional_gan.ipynb"}, False, True, "widgets"),  # started by a Jupyter server
+    ({}, True, True, "widgets"),  # Colab
+    ({"VSCODE_PID": "12"}, False, True, "widgets"),
+    ({"JPY_SESSION_NAME": "x.ipynb", "GAN_TUTOR_HEADLESS": "1"}, False, True, "static"),
+    ({"JPY_SESSION_NAME": "x.ipynb", "GAN_TUTOR_WIDGETS": "0"}, False, True, "static"),
+    ({"GAN_TUTOR_WIDGETS": "1"}, False, True, "widgets"),
+])
+def test_front_end_is_detected_from_the_kernel_and_its_launcher(monkeypatch, env, colab, in_kernel, expected):
+    import types
 
-    monkeypatch.delenv("GAN_TUTOR_HEADLESS", raising=False)
+    for k in [k for k in os.environ if k.startswith("VSCODE_")] + ["JPY_SESSION_NAME", "GAN_TUTOR_HEADLESS", "GAN_TUTOR_WIDGETS"]:
+        monkeypatch.delenv(k, raising=False)
+    for k, v in env.items():
+        monkeypatch.setenv(k, v)
+    if colab:
+        monkeypatch.setitem(sys.modules, "google.colab", types.ModuleType("google.colab"))
+    else:
+        monkeypatch.delitem(sys.modules, "google.colab", raising=False)
+    monkeypatch.setattr(viz, "_in_kernel", lambda: in_kernel)
+    assert viz.front_end() == expected
+
+
+def test_front_end_refuses_an_unclear_override(monkeypatch):
+    monkeypatch.setenv("GAN_TUTOR_WIDGETS", "yes")
+    with pytest.raises(ValueError, match="set it to 1 .widgets. or 0"):
+        viz.front_end()
+
+
+def test_explorer_in_a_live_front_end_draws_each_frame_once(monkeypatch):
+    import ipywidgets
+    import matplotlib.pyplot as plt
+    from IPython import display as ipydisplay
+
+    monkeypatch.setenv("GAN_TUTOR_WIDGETS", "1")
     monkeypatch.setattr(viz, "_in_kernel", lambda: True)
+    shown = []
+    monkeypatch.setattr(ipydisplay, "display", lambda *objs, **kw: shown.extend(objs))
     seen = {}
-    monkeypatch.setattr(ipywidgets, "interact", lambda fn, **w: seen.update(fn=fn, **w))
-    render = lambda digit, t: None  # noqa: E731
-    assert viz.explorer(render, digit=range(10), t=[i / 20 for i in range(21)]) == "widgets"
-    assert seen["fn"] is render
+
+    def interactive(fn, **w):  # what ipywidgets calls on every change: fn(**current values); its result is displayed
+        seen.update(fn=fn, **w)
+        seen["returned"] = fn(**{k: v.value for k, v in w.items()})
+        return "the widget"
+
+    monkeypatch.setattr(ipywidgets, "interactive", interactive)
+    frames = []
+
+    def render(digit, t):
+        frames.append((digit, t))
+        return plt.figure()
+
+    before = len(plt.get_fignums())
+    assert viz.explorer(render, digit=range(10), t=[i / 20 for i in range(21)]) is None
     assert isinstance(seen["digit"], ipywidgets.ToggleButtons) and list(seen["digit"].options) == list(range(10))
     assert isinstance(seen["t"], ipywidgets.SelectionSlider) and seen["t"].value == 0.0
+    assert seen["returned"] is None  # interact shows a returned figure a second time: nothing is returned
+    seen["fn"](digit=7, t=0.5)  # the learner moves a control
+    assert frames == [(0, 0.0), (7, 0.5)]
+    figures = [o for o in shown if isinstance(o, plt.Figure)]
+    assert len(figures) == 2 and shown.count("the widget") == 1  # one image per frame, the controls once
+    assert len(plt.get_fignums()) == before  # every frame closed after it was shown
