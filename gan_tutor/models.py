@@ -33,7 +33,7 @@ from gan_tutor.checkpoint import CheckpointError, checkpoint_path, load_checkpoi
 from gan_tutor.config import AdversarialConfig, LikelihoodConfig, RunConfig, check_seed
 from gan_tutor.env import pick_device, seeded
 from gan_tutor.gan_step import generator_inputs, snapshot, standing_statistics
-from gan_tutor.images import check_images, check_labels
+from gan_tutor.images import check_images
 from gan_tutor.train import GANLoop, TrainState, fit_gan, fit_likelihood
 
 
