@@ -249,13 +249,15 @@ def fit(
         elif run_dir is not None:
             save_config(run_dir, {"model": model, **config})
 
-        def save() -> None:
-            """Checkpoint the state, unless its weights went non-finite: those are never saved (nor returned)."""
+        def save(final: bool = False) -> None:
+            """Checkpoint the state, unless its weights went non-finite: those are never saved (nor returned).
+            ``final``: written even if this step was checkpointed already, so that the checkpoint's seconds are the
+            session's last (what the caller prints, and what ``models.training_cost`` reads, are then one figure)."""
             nonlocal last_saved
             bad = _non_finite(state.modules)
             if bad is not None:
                 raise TrainingDiverged(_divergence_message(f"the weights ({bad})", "non-finite", state.step, run_dir, last_saved))
-            if ckpt_path is not None and last_saved != state.step:
+            if ckpt_path is not None and (final or last_saved != state.step):
                 try:
                     save_checkpoint(ckpt_path, {"config": config, "state": state.state_dict()}, model)
                 except DiskFull as e:
@@ -312,7 +314,7 @@ def fit(
                     break
         bar.close()
         state.seconds += time.perf_counter() - start
-        save()
+        save(final=True)
         if state.interrupted:
             where = f"; checkpoint saved in {run_dir}: run again to resume" if run_dir is not None else ""
             print(f"interrupted at step {state.step}{where}")

@@ -198,6 +198,20 @@ def test_seconds_budget_stops_and_needs_a_budget(tmp_path):
         train.fit_gan(G, D, data, loop, device="cpu", progress=False, state=s)
 
 
+def test_checkpoint_carries_the_seconds_the_run_reports(tmp_path):
+    # the last step is a checkpoint step, and time passes after it (a hook): the checkpoint must still hold the
+    # final seconds, the figure the notebook prints and the leaderboard reads (models.training_cost)
+    import time
+
+    data = torch.rand(32, 1, 4, 4) * 2 - 1
+    G, D = gan.Generator(4, (8,), (1, 4, 4)), gan.Discriminator((1, 4, 4), (8,))
+    slow = lambda state: time.sleep(0.05)  # noqa: E731
+    s = train.fit_gan(G, D, data, train.GANLoop(z_dim=4, batch_size=8), device="cpu", steps=4, checkpoint_every=2,
+                      run_dir=tmp_path, hooks=[slow], progress=False)
+    assert s.seconds >= 0.2
+    assert load_checkpoint(tmp_path / CHECKPOINT_NAME, "gan")["state"]["seconds"] == s.seconds
+
+
 def test_fused_adam():
     opt = train.make_adam(torch.nn.Linear(2, 2).parameters(), 1e-3)
     assert opt.defaults["fused"] is True and opt.defaults["betas"] == (0.5, 0.999)
