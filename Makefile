@@ -8,7 +8,7 @@ STAMP  := $(VENV)/.installed-stamp
 TIER   ?= cpu
 export PATH := $(abspath $(VENV))/bin:$(PATH)
 
-.PHONY: run test lab setup students clean
+.PHONY: run test lab setup students clean browser
 
 $(STAMP): pyproject.toml requirements-ci.txt
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -26,10 +26,17 @@ run: $(STAMP)
 
 # Unit tests, the notebooks at the smoke tier through papermill (tests/test_notebooks.py), the student
 # versions, and the notebooks again through nbval.
-test: $(STAMP)
+test: $(STAMP) browser
 	GAN_TUTOR_TIER=smoke $(PY) -m pytest tests
 	rm -rf build/nbval-runs
 	GAN_TUTOR_HEADLESS=1 GAN_TUTOR_TIER=smoke GAN_TUTOR_RUNS=$(abspath build/nbval-runs) $(PY) -m pytest --nbval-lax -p no:cacheprovider $(wildcard notebooks/[0-9]*.ipynb)
+
+# The browser test (tests/test_browser.py) drives Debian's chromium package: installed here when missing, if we are
+# root with apt (CI, containers); elsewhere the test skips and says why. Nothing is downloaded by Playwright.
+browser:
+	@command -v chromium >/dev/null 2>&1 || [ "$$(id -u)" != 0 ] || ! command -v apt-get >/dev/null 2>&1 || \
+	  apt-get install -y -qq chromium >/dev/null 2>&1 || { apt-get update -qq >/dev/null 2>&1 && apt-get install -y -qq chromium >/dev/null 2>&1; } || \
+	  echo "could not install chromium: the browser test will be skipped"
 
 lab: $(STAMP)
 	$(PY) -m pip install --quiet "jupyterlab>=4"

@@ -78,15 +78,28 @@ def test_student_notebooks_have_not_drifted():
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=IDS)
-def test_solution_notebook_runs_at_smoke_tier(path, tmp_path):
+def test_solution_notebook_runs_at_smoke_tier(path, tmp_path, monkeypatch):
     import papermill as pm
 
+    for key in ("GAN_TUTOR_HEADLESS", "GAN_TUTOR_WIDGETS", "JPY_SESSION_NAME"):  # as a user's papermill runs it
+        monkeypatch.delenv(key, raising=False)
     out = tmp_path / path.name
     pm.execute_notebook(str(path), str(out), parameters={"TIER": "smoke", "RUN_ROOT": str(tmp_path / "runs")},
                         cwd=str(path.parent), progress_bar=False, kernel_name="python3")
     executed = read(out)
     passed = [o for c in executed.cells for o in c.get("outputs", []) if o.get("name") == "stdout" and "✓" in o.get("text", "")]
     assert len(passed) == count_exercises(read(path)), "every check prints a ✓ line in the solution notebook"
+    for i, cell in enumerate(executed.cells):
+        if cell.cell_type != "code":
+            continue
+        images = [o for o in cell.get("outputs", []) if "image/png" in o.get("data", {})]
+        texts = "".join(str(o.get("data", {}).get("text/plain", "")) + str(o.get("text", "")) for o in cell.get("outputs", []))
+        if "viz.explorer(" in cell.source:  # no widget front end: the first frame as an image that static viewers show
+            assert len(images) == 1 and "interactive(" not in texts and "widgets" not in texts, (i, texts[:200])
+        if cell.source.startswith("live.finish(state)"):  # the final curves went into the live plot's one output
+            assert not images, f"cell {i} draws the training curves a second time"
+        if "hooks=[live]" in cell.source and "plot_snapshots" not in cell.source:
+            assert len(images) == 1, f"cell {i}: the live plot should be one output updated in place, got {len(images)}"
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=IDS)
