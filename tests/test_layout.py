@@ -31,9 +31,9 @@ TOPICS = {
 }
 # written once, shared by every notebook
 INFRASTRUCTURE = {"__init__", "env", "images", "config", "checkpoint", "download", "data", "toy_data", "selfcond",
-                  "classifier", "metrics", "viz", "exercises", "checks"}
+                  "classifier", "metrics", "viz", "exercises", "checks", "course", "reference"}
 # the loop, the registry, the command line
-TOP = {"train", "models", "cli", "__main__", "diagrams"}
+TOP = {"train", "models", "cli", "__main__", "diagrams", "pretrained"}
 MAX_LINES = 600
 
 
