@@ -53,6 +53,16 @@ def setup_line() -> str:
     return f'REPOSITORY, VERSION = "{REPOSITORY}", "{VERSION}"'
 
 
+# a Colab address of a solution notebook: .../blob/<ref>/notebooks/<name> (not yet .../notebooks/student/<name>)
+_SOLUTION_ADDRESS = re.compile(r"(colab\.research\.google\.com/github/[^)\s]*?/blob/[^/)\s]+/notebooks/)(?!student/)")
+
+
+def student_badges(markdown: str) -> str:
+    """``markdown`` with every Colab address of a solution notebook turned into its student copy's
+    (``notebooks/<name>`` -> ``notebooks/student/<name>``); addresses already there are left alone."""
+    return _SOLUTION_ADDRESS.sub(r"\1student/", markdown)
+
+
 def with_badge(markdown: str, notebook: str, student: bool = False) -> str:
     """``markdown`` with its Colab badge (there must be exactly one) pointing at ``notebook`` as :func:`badge` does."""
     found = BADGE.findall(markdown)

@@ -33,6 +33,8 @@ import re
 
 from nbformat import NotebookNode, from_dict
 
+from gan_tutor import course
+
 __all__ = [
     "DEFAULT_HINT",
     "EXERCISE_TAG",
@@ -194,10 +196,6 @@ def strip_outputs(nb: NotebookNode) -> NotebookNode:
     return clean
 
 
-# a Colab address of a solution notebook: .../blob/<ref>/notebooks/<name> (not yet .../notebooks/student/<name>)
-_STUDENT_BADGE = re.compile(r"(colab\.research\.google\.com/github/[^)\s]*?/blob/[^/)\s]+/notebooks/)(?!student/)")
-
-
 def make_student_notebook(nb: NotebookNode) -> NotebookNode:
     """The student version of solution notebook ``nb`` (``nb`` itself is not changed).
 
@@ -212,7 +210,7 @@ def make_student_notebook(nb: NotebookNode) -> NotebookNode:
     """
     student = strip_outputs(nb)
     if student.cells and student.cells[0].get("cell_type") == "markdown":  # the Colab badge opens the student copy
-        student.cells[0]["source"] = _STUDENT_BADGE.sub(r"\1student/", _source(student.cells[0]))
+        student.cells[0]["source"] = course.student_badges(_source(student.cells[0]))
     for index, cell in enumerate(student.cells):
         tags = _tags(cell)
         is_solution = SOLUTION_TAG in tags

@@ -189,11 +189,9 @@ def standing_statistics(G: nn.Module, cfg, batches: int = 50, batch_size: int = 
     sampling draws them (:func:`generator_inputs`; classes of a conditional G uniformly at random), from a
     generator seeded with ``seed`` on G's device. ``batch_size`` should be the training batch size: a batch's
     statistics depend on its size. Returns the number of batches (0: G has no batch norm, nothing drawn)."""
-    if not any(isinstance(m, nn.modules.batchnorm._BatchNorm) for m in G.modules()):
-        return 0
     g = torch.Generator(device=next(G.parameters()).device).manual_seed(seed)
-    return recompute_batchnorm(G, ((z,) if y is None else (z, y)
-                                   for z, y in (generator_inputs(G, cfg, batch_size, g, "random") for _ in range(batches))))
+    draws = (generator_inputs(G, cfg, batch_size, g, "random") for _ in range(batches))  # lazy: none without batch norm
+    return recompute_batchnorm(G, ((z,) if y is None else (z, y) for z, y in draws))
 
 
 @torch.no_grad()

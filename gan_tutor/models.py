@@ -266,7 +266,8 @@ def sample_run(run_dir: str | Path, n: int, label=None, seed: int = 0, device="c
     return spec.sample(G, cfg, n, label, seed)
 
 
-def training_cost(run_dir: str | Path) -> tuple[int, float]:
-    """(steps, seconds of training over all sessions) of the run in a folder, from its checkpoint."""
-    state = load_checkpoint(checkpoint_path(run_dir))["state"]
+def training_cost(run_dir: str | Path, model: str | None = None) -> tuple[int, float]:
+    """(steps, seconds of training over all sessions) of the run in a folder, from its checkpoint (checked to be
+    ``model``'s when given)."""
+    state = load_checkpoint(checkpoint_path(run_dir), model)["state"]
     return int(state["step"]), float(state["seconds"])

@@ -23,7 +23,7 @@ from typing import Any
 
 import torch
 
-from gan_tutor.checkpoint import CheckpointError, checkpoint_path, load_checkpoint
+from gan_tutor.checkpoint import CheckpointError
 from gan_tutor.env import pick_device
 
 WEIGHTS_DIR = Path(__file__).resolve().parent / "weights"
@@ -69,7 +69,7 @@ def load(model: str, device="cpu", weights_dir: str | Path | None = None):
     its file checked against the manifest's sha256 first."""
     from safetensors.torch import load_file
 
-    from gan_tutor.models import KINDS, get_model
+    from gan_tutor.models import get_model
 
     _entry_name(model)
     folder = Path(weights_dir or WEIGHTS_DIR)
@@ -85,12 +85,9 @@ def load(model: str, device="cpu", weights_dir: str | Path | None = None):
         raise CheckpointError(f"{path} does not match its sha256 in {MANIFEST_NAME}: the file is corrupted or was "
                               "edited. Reinstall gan-tutor (pip install --force-reinstall gan-tutor), or regenerate the "
                               "weights with scripts/make_pretrained.py.")
-    spec = get_model(model)
-    cfg = spec.config_from_identity(entry["config"])
-    tensors = load_file(str(path))
-    key = "G" if spec.kind.value == "adversarial" else "net"
+    cfg = get_model(model).config_from_identity(entry["config"])
     try:
-        G = KINDS[spec.kind].load(spec, cfg, {key: tensors})
+        G = from_tensors(model, cfg, load_file(str(path)))
     except (RuntimeError, KeyError, ValueError) as e:
         raise CheckpointError(f"{path} does not fit the '{model}' model of this gan_tutor version "
                               f"({' '.join(str(e).split())[:200]}): regenerate the weights with "
@@ -99,14 +96,13 @@ def load(model: str, device="cpu", weights_dir: str | Path | None = None):
 
 
 def generator(model: str, run_dir: str | Path, device="cpu"):
-    """(G, cfg, source): the learner's own run in ``run_dir`` when it holds a checkpoint, else the shipped weights;
-    ``source`` says which, to print beside the results."""
+    """(G, cfg, source): the learner's own run in ``run_dir`` when it holds a usable checkpoint, else the shipped
+    weights; ``source`` says which, to print beside the results."""
     from gan_tutor.models import get_model
 
     _entry_name(model)
     try:
-        path = checkpoint_path(run_dir)
-        load_checkpoint(path, model)
+        G, cfg = get_model(model).load_generator(run_dir, device)
     except CheckpointError as own:
         if Path(run_dir).is_dir() and any(Path(run_dir).iterdir()):  # a run there, but unusable: say so
             print(f"note: {own}")
@@ -114,7 +110,6 @@ def generator(model: str, run_dir: str | Path, device="cpu"):
         entry = manifest()[model]
         return G, cfg, (f"the shipped {entry['tier']}-tier weights (gan_tutor.pretrained; {entry['steps']:,} steps, "
                         f"seed {entry['seed']}, {entry['data']}): no run of yours in {run_dir}")
-    G, cfg = get_model(model).load_generator(run_dir, device)
     return G, cfg, f"your run in {run_dir}"
 
 
@@ -123,12 +118,20 @@ def training_cost(model: str, run_dir: str | Path) -> tuple[int, float, str]:
     from gan_tutor.models import training_cost as run_cost
 
     try:
-        load_checkpoint(checkpoint_path(run_dir), model)
+        steps, seconds = run_cost(run_dir, model)
     except CheckpointError:
         entry = manifest()[model]
         return int(entry["steps"]), float(entry["seconds"]), f"shipped, trained on {entry['machine']}"
-    steps, seconds = run_cost(run_dir)
     return steps, seconds, "your run"
+
+
+def from_tensors(model: str, cfg, tensors: dict[str, torch.Tensor]):
+    """``model``'s sampling network for ``cfg`` with the weights ``tensors`` (a generator's or a likelihood model's
+    state dict), not yet in eval mode: what :func:`load` and ``scripts/make_pretrained.py`` build."""
+    from gan_tutor.models import KINDS, Kind, get_model
+
+    spec = get_model(model)
+    return KINDS[spec.kind].load(spec, cfg, {"G" if spec.kind is Kind.ADVERSARIAL else "net": tensors})
 
 
 def _entry_name(model: str) -> tuple[str, str]:

@@ -29,7 +29,7 @@ from dcgan_study import cpu_name, judge  # noqa: E402
 
 from gan_tutor import __version__, classifier, data, pretrained  # noqa: E402
 from gan_tutor.checkpoint import checkpoint_path, load_checkpoint  # noqa: E402
-from gan_tutor.models import KINDS, get_model  # noqa: E402
+from gan_tutor.models import get_model  # noqa: E402
 
 
 def half_of(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
@@ -57,8 +57,7 @@ def main(argv=None) -> int:
         G, cfg = spec.load_generator(run_dir)
         full = {k: v.detach().cpu().clone().contiguous() for k, v in G.state_dict().items()}
         judged = {"float32": judge(G, spec, cfg, clf, held_feats)}
-        key = "G" if spec.kind.value == "adversarial" else "net"
-        G16 = KINDS[spec.kind].load(spec, cfg, {key: half_of(full)}).eval()
+        G16 = pretrained.from_tensors(model, cfg, half_of(full)).eval()
         judged["float16"] = judge(G16, spec, cfg, clf, held_feats)
         a, b = judged["float32"], judged["float16"]
         half = abs(a["confident"] - b["confident"]) <= 0.005 and abs(a["frechet"] - b["frechet"]) <= 0.02 * a["frechet"]
