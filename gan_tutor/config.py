@@ -72,19 +72,27 @@ class AdversarialConfig(RunConfig):
     betas: tuple[float, float] = (0.5, 0.999)  # beta1 0.5: Radford et al. 2015
     real_label: float = 1.0  # < 1: one-sided label smoothing
     ema_decay: float | None = None
-    loss: str = "logistic"  # or "hinge"
+    loss: str = "logistic"  # or "hinge", or "wasserstein" (a critic, gan_tutor.stability)
     saturating: bool = False  # the minimax generator loss log(1 - D(G(z))), for demonstrations
     augment: str = ""  # DiffAugment policy for D's inputs (gan_tutor.augment)
     r1_gamma: float = 0.0  # > 0: R1 penalty on real images, every r1_every D steps
     r1_every: int = 16
     pl_weight: float = 0.0  # > 0: G's path-length penalty, every pl_every G steps
     pl_every: int = 4
+    n_critic: int = 1  # critic (D) steps per generator step, each on its own real batch
+    gp_lambda: float = 0.0  # > 0: the WGAN-GP gradient penalty's weight (loss "wasserstein")
+    clip: float = 0.0  # > 0: the WGAN's weight clipping bound (loss "wasserstein")
     n_classes: int = 0  # > 0: conditional on the dataset's labels 0..n_classes-1
     clusters: int = 0  # > 0: self-conditioned on this many clusters found without labels (gan_tutor.selfcond)
     cluster_method: str = "spectral"  # or "kmeans" (selfcond.cluster_labels)
 
     def __post_init__(self) -> None:
         super().__post_init__()
+        if isinstance(self.n_critic, bool) or not isinstance(self.n_critic, int) or self.n_critic < 1:
+            raise ValueError(f"n_critic is the number of critic steps per generator step, a whole number >= 1; got {self.n_critic!r}.")
+        if self.loss != "wasserstein" and (self.gp_lambda or self.clip):
+            raise ValueError(f"gp_lambda and clip constrain a Wasserstein critic; loss is {self.loss!r}: "
+                             "set loss='wasserstein', or set them to 0.")
         if self.n_classes and self.clusters:
             raise ValueError(f"n_classes={self.n_classes} (labels) and clusters={self.clusters} (self-conditioning) "
                              "exclude each other: set one of them to 0.")

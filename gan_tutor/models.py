@@ -1,7 +1,8 @@
 """The models the CLI can train and sample, by name, and the glue that trains and samples each kind of model.
 
-A model registers with one line in ``MODELS``: its module, its :class:`Kind` and a line of help; nothing is
-imported until it is used. The module exposes
+A model registers with one line in ``MODELS``: its module, its :class:`Kind` and a line of help; a model's module
+is imported when the model is used. Several recipes of one module register as several names, each with a
+``preset`` of config fields (notebook 08's five recipes, ``stability.VARIANTS``). The module exposes
 
 * a config dataclass with tier presets: ``TIERS`` and ``tier_config(tier, **overrides)``; the config subclasses
   the base its kind reads (:data:`KIND_CONFIG`: ``config.AdversarialConfig`` or ``config.LikelihoodConfig``);
@@ -53,6 +54,14 @@ class Registration:
     module: str
     kind: Kind
     help: str
+    preset: tuple[tuple[str, Any], ...] = ()  # config fields this name sets on every tier (one module, several recipes)
+
+
+def _stability(name: str, what: str) -> Registration:
+    """One of notebook 08's compared recipes: ``stability.VARIANTS[name]`` on the module's tiers."""
+    from gan_tutor.stability import VARIANTS
+
+    return Registration("gan_tutor.stability", Kind.ADVERSARIAL, f"{what}, notebook 08", tuple(VARIANTS[name].items()))
 
 
 # name -> where it lives, how it trains, one line for `python -m gan_tutor --help`
@@ -65,6 +74,11 @@ MODELS: dict[str, Registration] = {
                              "StyleGAN2-lite: mapping network, modulated convolutions, skip G, R1 (Karras et al. 2019, 2020), notebook 06"),
     "vae": Registration("gan_tutor.vae", Kind.LIKELIHOOD,
                         "variational autoencoder, Bernoulli decoder on binarised pixels (Kingma & Welling 2014), notebook 05"),
+    "gan-logistic": _stability("gan-logistic", "notebook 02's MLP GAN and recipe, logistic loss (the baseline)"),
+    "sngan": _stability("sngan", "the same with the hinge loss and a spectral-norm D (Miyato et al. 2018)"),
+    "wgan": _stability("wgan", "the same as a Wasserstein GAN: weight clipping, 5 critic steps (Arjovsky et al. 2017)"),
+    "wgan-gp": _stability("wgan-gp", "the same as a Wasserstein GAN: gradient penalty, 5 critic steps (Gulrajani et al. 2017)"),
+    "gan-r1": _stability("gan-r1", "the logistic baseline + R1 on D, gamma 0.1 (Mescheder et al. 2018)"),
 }
 
 
@@ -73,7 +87,8 @@ def gan_loop(cfg: AdversarialConfig) -> GANLoop:
     return GANLoop(z_dim=cfg.z_dim, batch_size=cfg.batch_size, seed=cfg.seed, real_label=cfg.real_label,
                    ema_decay=cfg.ema_decay, n_classes=cfg.n_classes or cfg.clusters or None, loss=cfg.loss,
                    augment=cfg.augment, saturating=cfg.saturating, r1_gamma=cfg.r1_gamma, r1_every=cfg.r1_every,
-                   pl_weight=cfg.pl_weight, pl_every=cfg.pl_every)
+                   pl_weight=cfg.pl_weight, pl_every=cfg.pl_every, n_critic=cfg.n_critic, gp_lambda=cfg.gp_lambda,
+                   clip=cfg.clip)
 
 
 # --- adversarial models ------------------------------------------------------------------------------
@@ -169,8 +184,13 @@ class ModelSpec:
         smoke = self.module.TIERS["smoke"]
         return isinstance(smoke, AdversarialConfig) and smoke.n_classes > 0
 
+    @property
+    def preset(self) -> dict[str, Any]:
+        """The config fields this model name fixes on top of its module's tiers (notebook 08's recipes)."""
+        return dict(MODELS[self.name].preset) if self.name in MODELS else {}
+
     def config(self, tier: str, **overrides) -> RunConfig:
-        return self.module.tier_config(tier, **overrides)
+        return self.module.tier_config(tier, **{**self.preset, **overrides})
 
     def config_from_identity(self, identity: dict[str, Any]) -> RunConfig:
         """Rebuild the config from a checkpoint's saved identity: the config's fields, the dataset's name and, for

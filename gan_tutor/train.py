@@ -52,8 +52,9 @@ from gan_tutor.checkpoint import (CHECKPOINT_NAME, CheckpointError, DiskFull, co
                                   save_checkpoint, save_config)
 from gan_tutor.data import BatchIterator
 from gan_tutor.env import autocast_for, pick_device, seed_everything
-from gan_tutor.gan_step import check_loss, d_step, ema_update, g_step, pl_step, r1_step, snapshot
+from gan_tutor.gan_step import d_step, ema_update, g_step, pl_step, r1_step, snapshot
 from gan_tutor.images import check_labels
+from gan_tutor.stability import critic_step
 
 # --------------------------------------------------------------------------------------------------
 # The loop
@@ -360,6 +361,21 @@ class GANLoop:
     r1_every: int = 16  # lazy regularisation: the penalty every r1_every D steps, weighted by r1_every
     pl_weight: float = 0.0  # > 0: G's path-length penalty (G.path_length_penalty(z, y), e.g. a StyleGAN generator)
     pl_every: int = 4  # lazy, as R1: every pl_every G steps, weighted by pl_every, on half a batch
+    n_critic: int = 1  # D (critic) steps per G step, each on its own real batch: a step draws n_critic batches
+    gp_lambda: float = 0.0  # loss "wasserstein": weight of the gradient penalty (stability.gradient_penalty)
+    clip: float = 0.0  # loss "wasserstein": clip D's weights to [-clip, clip] after each critic step
+
+    def identity(self) -> dict[str, Any]:
+        """The settings as a run folder records them; the Wasserstein settings only when used, so that run folders
+        written before they existed still resume."""
+        d = asdict(self)
+        for k in ("n_critic", "gp_lambda", "clip"):
+            if d[k] == GANLoop.__dataclass_fields__[k].default:
+                del d[k]
+        return d
+
+
+LOOP_LOSSES = ("logistic", "hinge", "wasserstein")  # wasserstein: the critic of notebook 08 (gan_tutor.stability)
 
 
 def new_state(modules: dict[str, nn.Module], optimizers: dict[str, torch.optim.Optimizer], n_data: int, batch_size: int,
@@ -396,7 +412,10 @@ def fit_gan(
 
     Pass ``state`` (a previous result) to continue training in memory; a ``run_dir`` resumes from disk.
     """
-    check_loss(loop.loss)
+    if loop.loss not in LOOP_LOSSES:
+        raise ValueError(f"unknown loss {loop.loss!r}: use one of {', '.join(LOOP_LOSSES)}.")
+    if loop.loss == "wasserstein" and loop.augment:
+        raise ValueError("DiffAugment is not wired into the Wasserstein critic's step: set augment='' for loss='wasserstein'.")
     parse_policy(loop.augment)  # an unknown augmentation fails before any training
     if loop.pl_weight > 0 and not hasattr(G, "path_length_penalty"):
         raise ValueError(f"pl_weight={loop.pl_weight} needs a generator with a path_length_penalty(z, y) method "
@@ -415,7 +434,8 @@ def fit_gan(
             return out
 
         optimizers = {"G": make_adam(G.parameters(), lr_g, betas), "D": make_adam(D.parameters(), lr_d, betas)}
-        state = new_state(modules, optimizers, len(data), loop.batch_size, loop.seed, device, fixed)
+        # each step draws n_critic real batches at once, one per critic step
+        state = new_state(modules, optimizers, len(data), loop.batch_size * loop.n_critic, loop.seed, device, fixed)
     tensors = (data,) if loop.n_classes is None else (data, labels)
     if loop.n_classes is not None:
         if labels is None:
@@ -425,27 +445,38 @@ def fit_gan(
 
     def step_fn(s: TrainState, batch: tuple[torch.Tensor, ...]) -> dict[str, torch.Tensor]:
         G, D = s.modules["G"], s.modules["D"]
-        real = batch[0]
-        b = real.shape[0]
-        z = torch.randn(b, loop.z_dim, generator=s.noise, device=device)
-        y_real = batch[1] if loop.n_classes else None
-        y_fake = torch.randint(loop.n_classes, (b,), generator=s.noise, device=device) if loop.n_classes else None
-        aug = (lambda x: diff_augment(x, loop.augment, s.noise)) if loop.augment else None
-        d = d_step(G, D, s.optimizers["D"], real, z, loop.real_label, y_real, y_fake, amp, loop.loss, aug)
-        if loop.r1_gamma > 0 and s.step % loop.r1_every == 0:
-            r1_step(D, s.optimizers["D"], real, loop.r1_gamma * loop.r1_every, y_real)
-        g = g_step(G, D, s.optimizers["G"], z, y_fake, loop.saturating, amp, loop.loss, aug)
+        out: dict[str, torch.Tensor] = {}
+        for chunk in zip(*(t.chunk(loop.n_critic) for t in batch)):  # n_critic D steps, each on its own real batch
+            real = chunk[0]
+            b = real.shape[0]
+            z = torch.randn(b, loop.z_dim, generator=s.noise, device=device)
+            y_real = chunk[1] if loop.n_classes else None
+            y_fake = torch.randint(loop.n_classes, (b,), generator=s.noise, device=device) if loop.n_classes else None
+            aug = (lambda x: diff_augment(x, loop.augment, s.noise)) if loop.augment else None
+            if loop.loss == "wasserstein":
+                c = critic_step(G, D, s.optimizers["D"], real, z, gp_lambda=loop.gp_lambda, clip=loop.clip, noise=s.noise, amp=amp)
+                d_out = {"loss_d": c.loss, "w1": c.w1} | ({"gp": c.penalty} if loop.gp_lambda > 0 else {})
+            else:
+                d = d_step(G, D, s.optimizers["D"], real, z, loop.real_label, y_real, y_fake, amp, loop.loss, aug)
+                d_out = {"loss_d": d.loss, "d_real": d.d_real, "d_fake": d.d_fake}
+            for k, v in d_out.items():  # averaged over the critic steps
+                out[k] = out.get(k, 0) + v / loop.n_critic
+            if loop.r1_gamma > 0 and s.step % loop.r1_every == 0:
+                r1_step(D, s.optimizers["D"], real, loop.r1_gamma * loop.r1_every, y_real)
+        # the Wasserstein generator loss -E f(G(z)) is the hinge generator loss (gan_math.g_hinge_loss)
+        g_loss = "hinge" if loop.loss == "wasserstein" else loop.loss
+        g = g_step(G, D, s.optimizers["G"], z, y_fake, loop.saturating, amp, g_loss, aug)
         if loop.pl_weight > 0 and s.step % loop.pl_every == 0:
             half = max(1, b // 2)
             pl_step(G, s.optimizers["G"], z[:half], loop.pl_weight * loop.pl_every, None if y_fake is None else y_fake[:half])
         if "G_ema" in s.modules:
             ema_update(s.modules["G_ema"], G, loop.ema_decay)
-        return {"loss_d": d.loss, "loss_g": g.loss, "d_real": d.d_real, "d_fake": d.d_fake}
+        return {"loss_d": out.pop("loss_d"), "loss_g": g.loss, **out}
 
     def snapshot_fn(s: TrainState) -> torch.Tensor:
         return snapshot(s.modules.get("G_ema", s.modules["G"]), s.fixed["z"], s.fixed.get("y"))
 
-    identity = {"loop": asdict(loop), "lr_g": lr_g, "lr_d": lr_d, "betas": list(betas), **(config or {})}
+    identity = {"loop": loop.identity(), "lr_g": lr_g, "lr_d": lr_d, "betas": list(betas), **(config or {})}
     return fit(state, step_fn, tensors, model=model, config=identity, snapshot_fn=snapshot_fn, device=device, **fit_kwargs)
 
 

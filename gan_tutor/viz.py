@@ -49,8 +49,11 @@ _LABELS = {
     "loss_g": r"$L_G$ (generator)",
     "d_real": r"$D(x)$ on real",
     "d_fake": r"$D(G(z))$ on fake",
+    "w1": r"critic's $W_1$ estimate $E f(x) - E f(G(z))$",
+    "gp": "gradient penalty (without $\\lambda$)",
 }
 _D_KEYS = ("d_real", "d_fake")
+_CRITIC_KEYS = ("w1", "gp")  # a Wasserstein critic (notebook 08) reports these instead of D's outputs
 
 
 def _to_numpy(x: Any) -> np.ndarray:
@@ -136,7 +139,7 @@ def _series(history: Mapping[str, Sequence[float]]) -> tuple[np.ndarray, dict[st
     steps = np.asarray(history["step"], dtype=np.float64)
     series = {}
     for key, values in history.items():
-        if key == "step" or not (key.startswith("loss") or key in _D_KEYS):
+        if key == "step" or not (key.startswith("loss") or key in _D_KEYS + _CRITIC_KEYS):
             continue
         values = np.asarray([float(v) for v in values], dtype=np.float64)
         if values.shape != steps.shape:
@@ -148,7 +151,7 @@ def _series(history: Mapping[str, Sequence[float]]) -> tuple[np.ndarray, dict[st
 
 def _history_panels(history) -> int:
     _, series = _series(history)
-    return 2 if any(k in series for k in _D_KEYS) else 1
+    return 2 if any(k in series for k in _D_KEYS + _CRITIC_KEYS) else 1
 
 
 def plot_history(history: Mapping[str, Sequence[float]], ax=None):
@@ -157,8 +160,10 @@ def plot_history(history: Mapping[str, Sequence[float]], ax=None):
     ``history``: ``{"step": [...], "loss_d": [...], "loss_g": [...], "d_real": [...],
     "d_fake": [...]}`` (any of the value keys; every key starting with ``loss`` is a loss). Panel 1
     shows the losses; panel 2, present when ``d_real`` or ``d_fake`` is, shows the mean
-    discriminator outputs with a dashed line at the equilibrium value 1/2. ``ax``: one Axes, or a
-    sequence of as many Axes as panels. Empty and one-point histories plot without error.
+    discriminator outputs with a dashed line at the equilibrium value 1/2; for a Wasserstein critic
+    (``w1``, ``gp``: notebook 08) it shows the critic's W1 estimate and its gradient penalty instead.
+    ``ax``: one Axes, or a sequence of as many Axes as panels. Empty and one-point histories plot
+    without error.
     """
     steps, series = _series(history)
     n_panels = _history_panels(history)
@@ -189,7 +194,16 @@ def plot_history(history: Mapping[str, Sequence[float]], ax=None):
         loss_ax.text(0.5, 0.5, "no steps recorded yet", ha="center", va="center",
                      transform=loss_ax.transAxes, color="0.5")
 
-    if n_panels == 2:
+    if n_panels == 2 and not any(k in series for k in _D_KEYS):
+        c_ax = axes[1]
+        for key in _CRITIC_KEYS:
+            if key in series:
+                c_ax.plot(steps, series[key], marker=marker, label=_LABELS[key])
+        c_ax.axhline(0.0, linestyle="--", color="0.4", linewidth=1)
+        c_ax.set_xlabel("step")
+        c_ax.set_title("critic (unbounded scores)")
+        c_ax.legend(loc="best")
+    elif n_panels == 2:
         d_ax = axes[1]
         for key in _D_KEYS:
             if key in series:

@@ -28,12 +28,13 @@ TOPICS = {
     "vae": 5,
     "stylegan": 6, "stylegan_probes": 6,
     "features": 7,
+    "stability": 8,
 }
 # written once, shared by every notebook
 INFRASTRUCTURE = {"__init__", "env", "images", "config", "checkpoint", "download", "data", "toy_data", "selfcond",
                   "classifier", "metrics", "viz", "exercises", "checks", "course", "reference"}
 # the loop, the registry, the command line
-TOP = {"train", "models", "cli", "__main__", "diagrams", "pretrained"}
+TOP = {"train", "models", "cli", "__main__", "diagrams", "pretrained", "stability_lab"}
 MAX_LINES = 600
 
 

@@ -66,7 +66,7 @@ def test_exercises_are_followed_by_checks_and_used_only_there(path):
         names = re.findall(r"^def (\w+)\(", cells[i].source, re.M)
         assert names, f"cell {i}: an exercise defines a function"
         check = cells[i + 1]
-        assert check.cell_type == "code" and re.match(r"checks\.check_\w+\(" + names[-1] + r"\)", check.source.strip()), \
+        assert check.cell_type == "code" and re.match(r"checks\.check_\w+\((\w+, )*" + names[-1] + r"\)", check.source.strip()), \
             f"cell {i + 1} should run the check on {names[-1]}"
         later = "\n".join(c.source for c in cells[i + 2:] if c.cell_type == "code")
         assert not re.search(rf"(?<![\w.]){names[-1]}\(", later), \

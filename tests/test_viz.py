@@ -146,6 +146,16 @@ def test_plot_history_two_panels_for_gan(n):
     assert len(d_ax.lines) == 3  # D(x), D(G(z)), the dashed line
 
 
+def test_plot_history_shows_a_critics_w1_estimate_and_penalty_not_probabilities():
+    history = {"step": [10, 20, 30], "loss_d": [-1.0, -0.5, -0.2], "loss_g": [0.3, 0.1, 0.0],
+               "w1": [2.5, 1.4, 0.9], "gp": [0.4, 0.1, 0.05]}
+    loss_ax, c_ax = viz.plot_history(history).axes
+    curves = {line.get_label(): line.get_ydata().tolist() for line in c_ax.lines if line.get_linestyle() != "--"}
+    assert curves == {viz._LABELS["w1"]: [2.5, 1.4, 0.9], viz._LABELS["gp"]: [0.4, 0.1, 0.05]}
+    assert c_ax.get_ylim()[1] > 2.5  # not clipped to [0, 1] like probabilities
+    assert "critic" in c_ax.get_title()
+
+
 def test_plot_history_single_panel_without_d_outputs():
     fig = viz.plot_history({"step": [1, 2, 3], "loss": [3.0, 2.0, 1.5], "lr": [1e-3] * 3})
     (ax,) = fig.axes

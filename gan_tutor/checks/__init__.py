@@ -26,7 +26,9 @@ conversion of the learner's result, diagnosis):
 * notebook 06, :mod:`~gan_tutor.checks.stylegan`: :func:`check_adain`, :func:`check_modulated_weights`,
   :func:`check_truncate`;
 * notebook 07, :mod:`~gan_tutor.checks.evaluation`: :func:`check_mean_and_covariance`,
-  :func:`check_frechet_from_stats`, :func:`check_mmd2_estimate`.
+  :func:`check_frechet_from_stats`, :func:`check_mmd2_estimate`;
+* notebook 08, :mod:`~gan_tutor.checks.stability`: :func:`check_wasserstein_losses`,
+  :func:`check_gradient_penalty`, :func:`check_power_iteration`.
 
 A notebook runs ``from gan_tutor import checks`` and then ``checks.check_d_step(d_step)``.
 """
@@ -36,6 +38,7 @@ from .core import CheckFailed
 from .dcgan import check_ema_update, check_slerp, check_transposed_conv_size
 from .evaluation import check_frechet_from_stats, check_mean_and_covariance, check_mmd2_estimate
 from .gan_maths import check_d_loss, check_g_loss_nonsaturating, check_js_divergence, check_optimal_discriminator
+from .stability import check_gradient_penalty, check_power_iteration, check_wasserstein_losses
 from .stylegan import check_adain, check_modulated_weights, check_truncate
 from .training_step import check_d_loss_smoothed, check_d_step, check_g_step
 from .vae import check_kl_std_normal, check_negative_elbo, check_reparameterize
@@ -64,4 +67,7 @@ __all__ = [
     "check_mean_and_covariance",
     "check_frechet_from_stats",
     "check_mmd2_estimate",
+    "check_wasserstein_losses",
+    "check_gradient_penalty",
+    "check_power_iteration",
 ]
