@@ -27,7 +27,7 @@ Lipschitz constraint is what the fixes differ in:
   :math:`\epsilon \sim U[0, 1]` per sample, the norm per sample (:func:`gradient_penalty`);
 * spectral normalisation (Miyato et al.): each weight divided by its largest singular value, estimated by power
   iteration (:func:`power_iteration`; ``torch.nn.utils.parametrizations.spectral_norm`` in the models);
-* R1 (Mescheder et al., eq. 9): :math:`\frac{\gamma}{2} \mathbb{E}_{x \sim P_r}[\lVert \nabla_x D(x) \rVert^2]`,
+* R1 (Mescheder et al.): :math:`\frac{\gamma}{2} \mathbb{E}_{x \sim P_r}[\lVert \nabla_x D(x) \rVert^2]`,
   on real data only (``gan_math.r1_penalty``, notebook 01; the loop's ``r1_gamma``).
 
 **The Dirac-GAN** (Mescheder et al., section 2.2): real data :math:`\delta_0`, generator :math:`\delta_\theta`,
