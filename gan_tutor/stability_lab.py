@@ -17,6 +17,7 @@ trains through the loop, so it sits on top with it (tests/test_layout.py); what 
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -103,16 +104,14 @@ class Signals:
         self.frechet.append(_frechet_2d(points))
 
 
-_DATA = RING.sample(20_000, generator=torch.Generator().manual_seed(0))  # the "dataset", as notebook 01's
-
-
+@functools.cache
 def ring_data() -> torch.Tensor:
-    """The lab's training set: 20,000 ring points (seed 0), (20000, 2)."""
-    return _DATA
+    """The lab's training set, as notebook 01's: 20,000 ring points (seed 0), (20000, 2); drawn on first use, not at import."""
+    return RING.sample(20_000, generator=torch.Generator().manual_seed(0))
 
 
 def _frechet_2d(points: torch.Tensor) -> float:
-    return metrics.frechet_distance(points.double(), _DATA[:N_EVAL].double())
+    return metrics.frechet_distance(points.double(), ring_data()[:N_EVAL].double())
 
 
 @torch.no_grad()
@@ -134,7 +133,7 @@ def train_ring(recipe: RingRecipe, seed: int, steps: int, every: int | None = No
     G = gan.Generator(z_dim=recipe.z_dim, hidden=recipe.hidden, out_shape=(2,), tanh=False)
     D = gan.Discriminator(in_shape=(2,), hidden=recipe.hidden, spectral_norm=recipe.spectral_norm)
     signals = Signals()
-    state = fit_gan(G, D, _DATA, recipe.loop(seed), lr_g=recipe.lr_g, lr_d=recipe.lr_d, betas=recipe.betas, device="cpu",
+    state = fit_gan(G, D, ring_data(), recipe.loop(seed), lr_g=recipe.lr_g, lr_d=recipe.lr_d, betas=recipe.betas, device="cpu",
                     model="ring-lab", config={"recipe": {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(recipe).items()}},
                     run_dir=run_dir, steps=steps, log_every=max(every // 5, 1), checkpoint_every=0, progress=progress,
                     hooks=[lambda s: signals(s, every), *hooks])
