@@ -2,11 +2,14 @@
 
     python -m gan_tutor train gan --data mnist-5k --tier cpu --out runs/gan
     python -m gan_tutor sample runs/gan --n 2000 --out samples.npz [--label K]
+    python -m gan_tutor train cyclegan --tier cpu --out runs/cyclegan
+    python -m gan_tutor translate runs/cyclegan --data uci-digits --split test --out translated.npz
     python -m gan_tutor data list
     python -m gan_tutor data prefetch mnist fashion-mnist
 
 ``sample`` writes an ``.npz`` with ``images`` (N, C, H, W) float32 in [0, 1] and, for conditional
-models, ``labels`` (N,) int64. A run folder resumes where it stopped: run ``train`` again.
+models, ``labels`` (N,) int64. ``translate`` writes ``images`` (the translations, (N, 1, 28, 28) float32 in [0, 1]),
+``sources`` (the inputs) and ``labels`` (the inputs' dataset labels, for measuring only). A run folder resumes where it stopped: run ``train`` again.
 """
 
 from __future__ import annotations
@@ -38,28 +41,67 @@ def _train(args) -> int:
     return 130 if state.interrupted else 0
 
 
-def _sample(args) -> int:
-    from gan_tutor.checkpoint import atomic_write_bytes
-    from gan_tutor.models import get_model, model_of_run
-
+def _output(args, example: str) -> Path:
+    """--out checked: an .npz file that is not a folder and does not exist unless --force."""
     path = Path(args.out)
     if path.suffix != ".npz":
         raise ValueError(f"--out must end in .npz, got {path.name}.")
     if path.is_dir():
-        raise ValueError(f"--out {path} is a folder: name a file, e.g. {path / 'samples.npz'}.")
+        raise ValueError(f"--out {path} is a folder: name a file, e.g. {path / example}.")
     if path.exists() and not args.force:
         raise ValueError(f"{path} exists: choose another --out, or add --force to overwrite it.")
+    return path
+
+
+def _write_npz(path: Path, arrays: dict[str, np.ndarray]) -> None:
+    from gan_tutor.checkpoint import atomic_write_bytes
+
+    buf = io.BytesIO()
+    np.savez(buf, **arrays)
+    atomic_write_bytes(path, lambda f: f.write(buf.getvalue()))
+
+
+def _sample(args) -> int:
+    from gan_tutor.models import get_model, model_of_run
+
+    path = _output(args, "samples.npz")
     name = model_of_run(args.run_dir)
     spec = get_model(name)
     G, cfg = spec.load_generator(args.run_dir, args.device)
     check_memory(args.n, cfg.image_shape)
     out = spec.sample(G, cfg, args.n, args.label, args.seed)
     arrays = {k: v.numpy() for k, v in out.items()}
-    buf = io.BytesIO()
-    np.savez(buf, **arrays)
-    atomic_write_bytes(path, lambda f: f.write(buf.getvalue()))
+    _write_npz(path, arrays)
     print(f"wrote {args.n} samples of '{name}' to {path}: images {arrays['images'].shape} float32 in [0, 1]"
           + (", labels" if "labels" in arrays else ""))
+    return 0
+
+
+def _translate(args) -> int:
+    from gan_tutor.data import load_dataset
+    from gan_tutor.models import Kind, get_model, model_of_run
+
+    path = _output(args, "translated.npz")
+    name = model_of_run(args.run_dir)
+    spec = get_model(name)
+    if spec.kind is not Kind.TRANSLATION:
+        raise ValueError(f"{args.run_dir} holds a '{name}' run, which samples from noise and translates nothing: "
+                         f"use `python -m gan_tutor sample {args.run_dir} --out FILE.npz`, or give a cyclegan or pix2pix run.")
+    t, _ = spec.load_generator(args.run_dir, args.device)
+    direction = args.direction
+    if direction not in t.nets:
+        raise ValueError(f"'{name}' learns {' and '.join(t.nets)} only: drop --direction {direction}.")
+    source, target = t.source(direction), (t.domain_a if direction == "b2a" else t.domain_b)
+    if args.data != source:
+        swap = " (use --direction " + ("a2b" if direction == "b2a" else "b2a") + ")" if args.data == target and len(t.nets) == 2 else ""
+        raise ValueError(f"this run translates {direction} from {source} into {target}; --data {args.data} is not its "
+                         f"source domain: use --data {source}{swap}.")
+    data = load_dataset(args.data, args.split)
+    check_memory(2 * len(data), tuple(data.images.shape[1:]))
+    images = t(data.images, direction)
+    _write_npz(path, {"images": images.numpy(), "sources": data.images.numpy(), "labels": data.labels.numpy()})
+    print(f"wrote {len(images)} translations ({direction}: {source} -> {target}) of {args.data} {args.split} to {path}: "
+          f"images, sources {tuple(images.shape)} float32 in [0, 1], labels")
     return 0
 
 
@@ -132,6 +174,16 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument("--device", default="cpu")
     s.add_argument("--force", action="store_true", help="overwrite --out if it exists")
     s.set_defaults(func=_sample)
+    r = sub.add_parser("translate", help="translate a dataset split with a cyclegan or pix2pix run into an .npz")
+    r.add_argument("run_dir")
+    r.add_argument("--data", default="uci-digits", help="the source dataset (the run's domain B for b2a, A for a2b)")
+    r.add_argument("--split", default="test", help="train | test")
+    r.add_argument("--direction", default="b2a", choices=["b2a", "a2b"],
+                   help="b2a: from domain B into A, into MNIST by default (the default); a2b: from A into B (CycleGAN only)")
+    r.add_argument("--out", required=True)
+    r.add_argument("--device", default="cpu")
+    r.add_argument("--force", action="store_true", help="overwrite --out if it exists")
+    r.set_defaults(func=_translate)
     d = sub.add_parser("data", help="list datasets or prefetch them for offline use")
     d.add_argument("action", choices=["list", "prefetch"])
     d.add_argument("names", nargs="*")

@@ -1,7 +1,7 @@
 """Typed run configs: the fields every run has, the fields each kind of training reads, and tier presets.
 
 A model module defines a config dataclass that subclasses :class:`AdversarialConfig` (G and D, trained as a
-game) or :class:`LikelihoodConfig` (one network, one loss), overriding defaults and adding its own fields,
+game), :class:`LikelihoodConfig` (one network, one loss) or :class:`TranslationConfig` (two image domains), overriding defaults and adding its own fields,
 and a dict ``TIERS`` of presets; ``tier_config`` in the module is ``pick_tier(TIERS, tier, **overrides)``.
 The training loop reads these fields as attributes: a field a config does not declare is an error
 (``pick_tier``, :meth:`RunConfig.from_identity`), never a silent default.
@@ -103,6 +103,22 @@ class LikelihoodConfig(RunConfig):
     """The fields the likelihood loop reads (``gan_tutor.train.fit_likelihood``)."""
 
     lr: float = 1e-3
+
+
+@dataclass
+class TranslationConfig(RunConfig):
+    """The fields the translation loop reads (``gan_tutor.train.fit_translation``): domain A is the data a run trains
+    on, ``domain_b`` the second domain (a dataset name)."""
+
+    lr: float = 2e-4
+    betas: tuple[float, float] = (0.5, 0.999)
+    domain_b: str = "uci-digits"
+    schedule_steps: int = 0  # > 0: lr constant for the first half of these steps, then linearly to 0 at the last
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if isinstance(self.schedule_steps, bool) or not isinstance(self.schedule_steps, int) or self.schedule_steps < 0:
+            raise ValueError(f"schedule_steps is a whole number of steps >= 0 (0: constant learning rate), got {self.schedule_steps!r}.")
 
 
 def pick_tier(tiers: dict[str, C], tier: str, **overrides) -> C:

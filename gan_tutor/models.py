@@ -5,14 +5,16 @@ is imported when the model is used. Several recipes of one module register as se
 ``preset`` of config fields (notebook 08's five recipes, ``stability.VARIANTS``). The module exposes
 
 * a config dataclass with tier presets: ``TIERS`` and ``tier_config(tier, **overrides)``; the config subclasses
-  the base its kind reads (:data:`KIND_CONFIG`: ``config.AdversarialConfig`` or ``config.LikelihoodConfig``);
+  the base its kind reads (:data:`KIND_CONFIG`: ``config.AdversarialConfig``, ``config.LikelihoodConfig`` or
+  ``config.TranslationConfig``);
 * ``build(cfg)``: ``(G, D)`` for an adversarial model; one network with ``decode(z)``, ``sample(n, generator)``
   and ``z_dim`` for a likelihood model, which also exposes ``loss_fn(cfg)``, the per-batch loss to minimise.
 
 Every kind trains through the one loop (``gan_tutor.train.fit``): adversarial models through ``fit_gan``,
-likelihood models through ``fit_likelihood``. A new kind (translation between two image domains, a model of
-token sequences) adds a member to :class:`Kind`, its config base to ``gan_tutor.config`` and a :class:`KindOps`
-of three functions (train, load, sample) to :data:`KINDS`; CONTRIBUTING.md lists the steps.
+likelihood models through ``fit_likelihood``, translation models (notebook 09: ``build(cfg)`` returns every network
+and image pool by name) through ``fit_translation``. A new kind (a model of token sequences) adds a member to
+:class:`Kind`, its config base to ``gan_tutor.config`` and a :class:`KindOps` of three functions (train, load, sample)
+to :data:`KINDS`; CONTRIBUTING.md lists the steps.
 
 A config with ``clusters`` > 0 is self-conditioned: :meth:`ModelSpec.train` labels the training images with
 ``selfcond.cluster_labels`` (never with the dataset's labels) and G samples clusters from their training
@@ -31,11 +33,11 @@ from typing import Any, Callable
 import torch
 
 from gan_tutor.checkpoint import CheckpointError, checkpoint_path, load_checkpoint
-from gan_tutor.config import AdversarialConfig, LikelihoodConfig, RunConfig, check_seed
+from gan_tutor.config import AdversarialConfig, LikelihoodConfig, RunConfig, TranslationConfig, check_seed
 from gan_tutor.env import pick_device, seeded
 from gan_tutor.gan_step import generator_inputs, snapshot, standing_statistics
 from gan_tutor.images import check_images
-from gan_tutor.train import GANLoop, TrainState, fit_gan, fit_likelihood
+from gan_tutor.train import GANLoop, TrainState, fit_gan, fit_likelihood, fit_translation
 
 
 class Kind(enum.Enum):
@@ -43,10 +45,12 @@ class Kind(enum.Enum):
 
     ADVERSARIAL = "adversarial"  # G and D play the GAN game (fit_gan); the checkpoint holds G, D (and G_ema)
     LIKELIHOOD = "likelihood"  # one network minimises one loss (fit_likelihood); the checkpoint holds net
+    TRANSLATION = "translation"  # maps images of one domain to another (fit_translation); G, F, discriminators, pools
 
 
 # The config base each kind reads its fields from.
-KIND_CONFIG: dict[Kind, type[RunConfig]] = {Kind.ADVERSARIAL: AdversarialConfig, Kind.LIKELIHOOD: LikelihoodConfig}
+KIND_CONFIG: dict[Kind, type[RunConfig]] = {Kind.ADVERSARIAL: AdversarialConfig, Kind.LIKELIHOOD: LikelihoodConfig,
+                                             Kind.TRANSLATION: TranslationConfig}
 
 
 @dataclass(frozen=True)
@@ -79,6 +83,11 @@ MODELS: dict[str, Registration] = {
     "wgan": _stability("wgan", "the same as a Wasserstein GAN: weight clipping, 5 critic steps (Arjovsky et al. 2017)"),
     "wgan-gp": _stability("wgan-gp", "the same as a Wasserstein GAN: gradient penalty, 5 critic steps (Gulrajani et al. 2017)"),
     "gan-r1": _stability("gan-r1", "the logistic baseline + R1 on D, gamma 0.1 (Mescheder et al. 2018)"),
+    "cyclegan": Registration("gan_tutor.cyclegan", Kind.TRANSLATION,
+                             "CycleGAN between the data (A) and uci-digits (B), unpaired (Zhu et al. 2017), notebook 09"),
+    "pix2pix": Registration("gan_tutor.cyclegan", Kind.TRANSLATION,
+                            "pix2pix on synthetic pairs (uci-like -> the data) (Isola et al. 2017), notebook 09",
+                            (("method", "pix2pix"),)),
 }
 
 
@@ -110,7 +119,7 @@ def _train_adversarial(spec: ModelSpec, cfg: AdversarialConfig, images: torch.Te
                    model=spec.name, config=identity, **budget, **fit_kwargs)
 
 
-def _load_adversarial(spec: ModelSpec, cfg: AdversarialConfig, weights: dict[str, Any]) -> torch.nn.Module:
+def _load_adversarial(spec: ModelSpec, cfg: AdversarialConfig, weights: dict[str, Any], identity: dict[str, Any] | None = None) -> torch.nn.Module:
     G, _ = spec.module.build(cfg)
     G.load_state_dict(weights.get("G_ema", weights["G"]))
     return G
@@ -142,7 +151,7 @@ def _train_likelihood(spec: ModelSpec, cfg: LikelihoodConfig, images: torch.Tens
                           model=spec.name, config=identity, snapshot_fn=snapshot_fn, **budget, **fit_kwargs)
 
 
-def _load_likelihood(spec: ModelSpec, cfg: LikelihoodConfig, weights: dict[str, Any]) -> torch.nn.Module:
+def _load_likelihood(spec: ModelSpec, cfg: LikelihoodConfig, weights: dict[str, Any], identity: dict[str, Any] | None = None) -> torch.nn.Module:
     net = spec.module.build(cfg)
     net.load_state_dict(weights["net"])
     return net
@@ -151,6 +160,48 @@ def _load_likelihood(spec: ModelSpec, cfg: LikelihoodConfig, weights: dict[str, 
 def _sample_likelihood(net, cfg: LikelihoodConfig, n: int, label, g: torch.Generator, batch_size: int) -> dict[str, torch.Tensor]:
     # from the prior, in batches
     return {"images": torch.cat([net.sample(min(batch_size, n - i), g).float().cpu() for i in range(0, n, batch_size)])}
+
+
+# --- translation models ------------------------------------------------------------------------------
+
+
+def _train_translation(spec: ModelSpec, cfg: TranslationConfig, images: torch.Tensor, labels: torch.Tensor | None,
+                       identity: dict[str, Any], budget: dict[str, Any], **fit_kwargs) -> TrainState:
+    from gan_tutor.data import load_dataset
+
+    mod = spec.module
+    images_b = check_images(load_dataset(cfg.domain_b, "train").images, cfg.image_shape,
+                            what=f"domain B ({cfg.domain_b}) images")  # labels are never used in training
+    if budget["steps"] is not None and cfg.schedule_steps and budget["steps"] > cfg.schedule_steps:
+        raise ValueError(f"the learning rate reaches 0 at step {cfg.schedule_steps} (schedule_steps): ask for at most "
+                         f"{cfg.schedule_steps} steps, or train a new run with schedule_steps={budget['steps']}.")
+    with seeded(cfg.seed):  # initial weights depend on the seed alone
+        modules = mod.build(cfg)
+    fixed_b = images_b[:32] * 2 - 1  # the snapshots: B's first training digits, translated into A
+    if cfg.method == "pix2pix":
+        tensors, step = mod.training_pairs(cfg, images), mod.pix2pix_step(cfg)
+        snap = lambda m, x: (m["G"](x) + 1) / 2  # noqa: E731
+    else:
+        device = pick_device(fit_kwargs.get("device", "auto"))
+        tensors, step = (images * 2 - 1,), mod.cyclegan_step(cfg, (images_b * 2 - 1).to(device))
+        snap = lambda m, x: (m["F"](x) + 1) / 2  # noqa: E731
+
+    def snapshot(m, x):
+        with torch.no_grad():
+            return snap(m, x)
+
+    return fit_translation(modules, step, tensors, optimised=mod.optimised(cfg), lr=cfg.lr, betas=cfg.betas,
+                           schedule_steps=cfg.schedule_steps, batch_size=cfg.batch_size, seed=cfg.seed, fixed=fixed_b,
+                           snapshot=snapshot, model=spec.name, config=identity, **budget, **fit_kwargs)
+
+
+def _load_translation(spec: ModelSpec, cfg: TranslationConfig, weights: dict[str, Any], identity: dict[str, Any] | None = None) -> torch.nn.Module:
+    return spec.module.translator(cfg, weights, (identity or {}).get("data", "mnist-5k"))
+
+
+def _sample_translation(G, cfg: TranslationConfig, n: int, label, g: torch.Generator, batch_size: int) -> dict[str, torch.Tensor]:
+    raise ValueError("a translation model maps images of one domain to the other instead of sampling noise: use "
+                     "`python -m gan_tutor translate RUN --data uci-digits --split test --out FILE.npz`.")
 
 
 @dataclass(frozen=True)
@@ -165,6 +216,7 @@ class KindOps:
 KINDS: dict[Kind, KindOps] = {
     Kind.ADVERSARIAL: KindOps(_train_adversarial, _load_adversarial, _sample_adversarial),
     Kind.LIKELIHOOD: KindOps(_train_likelihood, _load_likelihood, _sample_likelihood),
+    Kind.TRANSLATION: KindOps(_train_translation, _load_translation, _sample_translation),
 }
 
 
@@ -224,7 +276,7 @@ class ModelSpec:
         state = load_checkpoint(path, self.name)
         cfg = self.config_from_identity(state["config"])
         try:
-            G = KINDS[self.kind].load(self, cfg, state["state"]["modules"])
+            G = KINDS[self.kind].load(self, cfg, state["state"]["modules"], state["config"])
         except (RuntimeError, KeyError, ValueError) as e:
             raise CheckpointError(f"{path} does not fit the '{self.name}' model its config describes "
                                   f"({' '.join(str(e).split())[:300]}): it was written by another version of gan_tutor or "

@@ -54,6 +54,7 @@ from gan_tutor.data import BatchIterator
 from gan_tutor.env import autocast_for, pick_device, seed_everything
 from gan_tutor.gan_step import d_step, ema_update, g_step, pl_step, r1_step, snapshot
 from gan_tutor.images import check_labels
+from gan_tutor.cyclegan import linear_decay
 from gan_tutor.stability import critic_step
 
 # --------------------------------------------------------------------------------------------------
@@ -510,3 +511,50 @@ def fit_likelihood(
 
     identity = {"lr": lr, "batch_size": batch_size, "seed": seed, **(config or {})}
     return fit(state, step_fn, (data,), model=model, config=identity, device=device, **fit_kwargs)
+
+
+def fit_translation(
+    modules: dict[str, nn.Module],
+    step: Callable[[dict, dict, tuple, torch.Generator], dict[str, torch.Tensor]],
+    tensors: tuple[torch.Tensor, ...],
+    *,
+    optimised: dict[str, tuple[str, ...]],
+    lr: float = 2e-4,
+    betas: tuple[float, float] = (0.5, 0.999),
+    schedule_steps: int = 0,
+    batch_size: int = 1,
+    seed: int = 0,
+    fixed: torch.Tensor,
+    snapshot: Callable[[dict, torch.Tensor], torch.Tensor],
+    model: str,
+    config: dict[str, Any] | None = None,
+    device: str | torch.device = "auto",
+    **fit_kwargs,
+) -> TrainState:
+    """Train translation networks (notebook 09, ``gan_tutor.cyclegan``) through the loop.
+
+    ``modules``: every network and pool by name (all are checkpointed); ``optimised``: one Adam per entry, over the
+    parameters of the modules it names; ``step(modules, optimizers, batch, noise)`` does one training step on a batch
+    of ``tensors`` (already on the device, in the networks' range); the learning rate follows
+    ``cyclegan.linear_decay(step, schedule_steps)``. ``fixed``: source images for snapshots, ``snapshot(modules,
+    fixed)`` their translations in [0, 1].
+    """
+    device = pick_device(device)
+    modules = {k: m.to(device) for k, m in modules.items()}
+    optimizers = {k: make_adam([p for name in names for p in modules[name].parameters()], lr, betas)
+                  for k, names in optimised.items()}
+    state = new_state(modules, optimizers, len(tensors[0]), batch_size, seed, device,
+                      lambda noise: {"x": fixed.to(device)})
+
+    def step_fn(s: TrainState, batch: tuple[torch.Tensor, ...]) -> dict[str, torch.Tensor]:
+        factor = linear_decay(s.step, schedule_steps)
+        for opt in s.optimizers.values():
+            for group in opt.param_groups:
+                group["lr"] = lr * factor
+        return step(s.modules, s.optimizers, batch, s.noise)
+
+    def snapshot_fn(s: TrainState) -> torch.Tensor:
+        return snapshot(s.modules, s.fixed["x"]).float().cpu()
+
+    identity = {"lr": lr, "betas": list(betas), "batch_size": batch_size, "seed": seed, **(config or {})}
+    return fit(state, step_fn, tensors, model=model, config=identity, snapshot_fn=snapshot_fn, device=device, **fit_kwargs)

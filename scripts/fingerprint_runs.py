@@ -3,7 +3,7 @@
     python scripts/fingerprint_runs.py --out OUT.json [--models gan dcgan ...]
 
 Each model is trained with ``python -m gan_tutor train MODEL --tier smoke --seed 0`` on one thread, sampled with
-``python -m gan_tutor sample RUN --n 64 --seed 0``, and the sha256 of every tensor in the checkpoint's modules and of
+``python -m gan_tutor sample RUN --n 64 --seed 0`` (a translation model: ``translate RUN --data uci-digits``), and the sha256 of every tensor in the checkpoint's modules and of
 the samples is written to OUT.json. Two fingerprints taken on one machine before and after a change that should not
 alter behaviour (a restructuring) must be equal: ``python scripts/fingerprint_runs.py --compare A.json B.json``.
 """
@@ -30,9 +30,13 @@ def _digest(t: torch.Tensor | np.ndarray) -> str:
 
 def fingerprint(model: str, folder: Path) -> dict[str, str]:
     env = {**os.environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+    from gan_tutor.models import Kind, get_model
+
     run, out = folder / model, folder / f"{model}.npz"
-    for args in (["train", model, "--tier", "smoke", "--seed", "0", "--out", str(run), "--no-progress"],
-                 ["sample", str(run), "--n", "64", "--seed", "0", "--out", str(out)]):
+    # a translation model translates a dataset split instead of sampling noise
+    use = (["translate", str(run), "--data", "uci-digits", "--split", "test", "--out", str(out)]
+           if get_model(model).kind is Kind.TRANSLATION else ["sample", str(run), "--n", "64", "--seed", "0", "--out", str(out)])
+    for args in (["train", model, "--tier", "smoke", "--seed", "0", "--out", str(run), "--no-progress"], use):
         done = subprocess.run([sys.executable, "-m", "gan_tutor", *args], env=env, capture_output=True, text=True)
         if done.returncode:
             raise SystemExit(f"python -m gan_tutor {' '.join(args)} failed:\n{done.stdout}{done.stderr}")

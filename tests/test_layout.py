@@ -29,6 +29,7 @@ TOPICS = {
     "stylegan": 6, "stylegan_probes": 6,
     "features": 7,
     "stability": 8,
+    "cyclegan": 9,
 }
 # written once, shared by every notebook
 INFRASTRUCTURE = {"__init__", "env", "images", "config", "checkpoint", "download", "data", "toy_data", "selfcond",

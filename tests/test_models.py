@@ -15,7 +15,8 @@ def test_every_model_declares_its_kind_and_its_config_matches_it():
     kinds = {name: models.get_model(name).kind for name in models.MODELS}
     assert kinds == {"gan": models.Kind.ADVERSARIAL, "dcgan": models.Kind.ADVERSARIAL, "cgan": models.Kind.ADVERSARIAL,
                      "stylegan": models.Kind.ADVERSARIAL, "vae": models.Kind.LIKELIHOOD,
-                     **{name: models.Kind.ADVERSARIAL for name in ("gan-logistic", "sngan", "wgan", "wgan-gp", "gan-r1")}}
+                     **{name: models.Kind.ADVERSARIAL for name in ("gan-logistic", "sngan", "wgan", "wgan-gp", "gan-r1")},
+                     "cyclegan": models.Kind.TRANSLATION, "pix2pix": models.Kind.TRANSLATION}
     for name, kind in kinds.items():
         assert isinstance(models.get_model(name).config("smoke"), models.KIND_CONFIG[kind])
         assert set(models.KINDS) == set(models.Kind)  # every kind can be trained, loaded and sampled
