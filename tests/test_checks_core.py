@@ -27,6 +27,7 @@ MODULES = {  # check module -> its notebook
     "stylegan": "06",
     "evaluation": "07",
     "stability": "08",
+    "cyclegan": "09",
 }
 CHECKS_DIR = pathlib.Path(checks.__file__).parent
 
@@ -76,7 +77,7 @@ def test_the_package_exports_every_check_of_its_modules_and_nothing_else():
         assert public and all(getattr(checks, n) is getattr(module, n) for n in public)
         from_modules |= public
     assert set(checks.__all__) == from_modules | {"CheckFailed"}
-    assert len(checks.__all__) == len(set(checks.__all__)) == 26  # 25 checks and CheckFailed
+    assert len(checks.__all__) == len(set(checks.__all__)) == 29  # 28 checks and CheckFailed
 
 
 def test_no_check_module_is_over_600_lines():

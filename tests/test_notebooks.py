@@ -63,8 +63,8 @@ def test_exercises_are_followed_by_checks_and_used_only_there(path):
     solutions = [i for i, c in enumerate(cells) if "solution" in c.metadata.get("tags", [])]
     assert len(solutions) >= 3, "each notebook carries at least 3 exercises"
     for i in solutions:
-        names = re.findall(r"^def (\w+)\(", cells[i].source, re.M)
-        assert names, f"cell {i}: an exercise defines a function"
+        names = re.findall(r"^(?:def|class) (\w+)\b", cells[i].source, re.M)
+        assert names, f"cell {i}: an exercise defines a function (or a class)"
         check = cells[i + 1]
         assert check.cell_type == "code" and re.match(r"checks\.check_\w+\((\w+, )*" + names[-1] + r"\)", check.source.strip()), \
             f"cell {i + 1} should run the check on {names[-1]}"

@@ -28,13 +28,16 @@ conversion of the learner's result, diagnosis):
 * notebook 07, :mod:`~gan_tutor.checks.evaluation`: :func:`check_mean_and_covariance`,
   :func:`check_frechet_from_stats`, :func:`check_mmd2_estimate`;
 * notebook 08, :mod:`~gan_tutor.checks.stability`: :func:`check_wasserstein_losses`,
-  :func:`check_gradient_penalty`, :func:`check_power_iteration`.
+  :func:`check_gradient_penalty`, :func:`check_power_iteration`;
+* notebook 09, :mod:`~gan_tutor.checks.cyclegan`: :func:`check_lsgan_d_loss`,
+  :func:`check_generator_objective`, :func:`check_image_pool`.
 
 A notebook runs ``from gan_tutor import checks`` and then ``checks.check_d_step(d_step)``.
 """
 
 from .cgan import check_acgan_d_loss, check_one_hot_maps, check_projection_logits
 from .core import CheckFailed
+from .cyclegan import check_generator_objective, check_image_pool, check_lsgan_d_loss
 from .dcgan import check_ema_update, check_slerp, check_transposed_conv_size
 from .evaluation import check_frechet_from_stats, check_mean_and_covariance, check_mmd2_estimate
 from .gan_maths import check_d_loss, check_g_loss_nonsaturating, check_js_divergence, check_optimal_discriminator
@@ -70,4 +73,7 @@ __all__ = [
     "check_wasserstein_losses",
     "check_gradient_penalty",
     "check_power_iteration",
+    "check_lsgan_d_loss",
+    "check_generator_objective",
+    "check_image_pool",
 ]
