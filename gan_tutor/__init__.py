@@ -4,7 +4,7 @@ Each taught concept has its own module (``gan_math``, ``gan``, ...); infrastruct
 (``data``, ``train``, ``checkpoint``, ``viz``, ``checks``). Importing the package has no side effects.
 """
 
-__version__ = "0.3.0"
+__version__ = "0.4.0"
 
 from gan_tutor.env import env_check  # noqa: E402  (light: imports torch lazily inside)
 

@@ -32,7 +32,7 @@ cycle's intermediate image: the test for steganography (Chu, Zhmoginov, Sandler 
 can hide its source in a low-amplitude signal).
 
 Networks are sized for 28x28 (shapes in comments): :class:`ResnetGenerator` (stride-2 down to 7x7, residual blocks,
-transposed convolutions up), :class:`PatchDiscriminator` (a map of scores, each seeing an 18x18 patch:
+transposed convolutions up), :class:`PatchDiscriminator` (a map of scores, each seeing a 10x10 patch by default:
 :func:`receptive_field`) and :class:`UNetGenerator`. Instance normalisation throughout, as in both papers (at
 batch size 1 batch norm is instance norm).
 
@@ -217,15 +217,20 @@ class ResnetGenerator(nn.Module):
 
 class PatchDiscriminator(nn.Module):
     """A PatchGAN for 28x28: (B, in_channels, 28, 28) -> (B, 1, 7, 7), one least-squares (or logistic) score per patch.
-    Each score sees an 18x18 window of the input (:func:`receptive_field`): it judges local stroke texture, and
-    leaves the digit's identity as a whole to the cycle loss."""
 
-    def __init__(self, ndf: int = 32, in_channels: int = 1):
+    Two stride-2 convolutions (28 -> 14 -> 7), then a ``last_kernel`` x ``last_kernel`` convolution to one score per
+    position: each score sees a window of 10 + 4 (last_kernel - 1) pixels (:func:`receptive_field`), 10x10 with the
+    default 1x1, 18x18 with 3x3. A small window judges the texture of strokes and leaves the digit's identity as a
+    whole to the cycle loss."""
+
+    def __init__(self, ndf: int = 32, in_channels: int = 1, last_kernel: int = 1):
         super().__init__()
+        if last_kernel < 1 or last_kernel % 2 == 0:
+            raise ValueError(f"last_kernel must be odd and >= 1 (the map stays 7x7), got {last_kernel}.")
         self.net = nn.Sequential(
             nn.Conv2d(in_channels, ndf, 4, 2, 1), nn.LeakyReLU(0.2, True),  # (B, ndf, 14, 14)
             nn.Conv2d(ndf, 2 * ndf, 4, 2, 1), _norm(2 * ndf), nn.LeakyReLU(0.2, True),  # (B, 2ndf, 7, 7)
-            nn.Conv2d(2 * ndf, 1, 3, 1, 1),  # (B, 1, 7, 7)
+            nn.Conv2d(2 * ndf, 1, last_kernel, 1, last_kernel // 2),  # (B, 1, 7, 7)
         )
 
     def forward(self, x: torch.Tensor, condition: torch.Tensor | None = None) -> torch.Tensor:
@@ -280,6 +285,7 @@ class CycleGANConfig(TranslationConfig):
     ngf: int = 16
     n_blocks: int = 2
     ndf: int = 32
+    patch: int = 10  # the discriminators' receptive field: 10, 18, 26, ... (10 + 4 (last_kernel - 1))
     lam_cycle: float = 10.0
     lam_identity: float = 0.5  # as a fraction of lam_cycle, the paper's convention: weight 0.5 * 10 = 5
     pool_size: int = 50
@@ -290,6 +296,8 @@ class CycleGANConfig(TranslationConfig):
         super().__post_init__()
         if self.method not in METHODS:
             raise ValueError(f"unknown translation method {self.method!r}: use one of {', '.join(METHODS)}.")
+        if self.patch < 10 or (self.patch - 10) % 8:
+            raise ValueError(f"patch is the discriminators' receptive field, 10 + 8 k pixels (10, 18, 26, ...); got {self.patch}.")
         for name in ("lam_cycle", "lam_identity", "lam_l1"):
             if getattr(self, name) < 0:
                 raise ValueError(f"{name} is a loss weight, >= 0; got {getattr(self, name)}.")
@@ -320,11 +328,11 @@ def tier_config(tier: str, **overrides) -> CycleGANConfig:
 def build(cfg: CycleGANConfig) -> dict[str, nn.Module]:
     """The run's modules by name: CycleGAN's G (A -> B), F (B -> A), D_A, D_B and the two pools; pix2pix's G (B -> A,
     UCI-like -> MNIST) and its conditional D."""
-    c = cfg.image_shape[0]
+    c, k = cfg.image_shape[0], 1 + (cfg.patch - 10) // 4
     if cfg.method == "pix2pix":
-        return {"G": UNetGenerator(cfg.ngf_unet, c), "D": PatchDiscriminator(cfg.ndf, 2 * c)}
+        return {"G": UNetGenerator(cfg.ngf_unet, c), "D": PatchDiscriminator(cfg.ndf, 2 * c, k)}
     return {"G": ResnetGenerator(cfg.ngf, cfg.n_blocks, c), "F": ResnetGenerator(cfg.ngf, cfg.n_blocks, c),
-            "D_A": PatchDiscriminator(cfg.ndf, c), "D_B": PatchDiscriminator(cfg.ndf, c),
+            "D_A": PatchDiscriminator(cfg.ndf, c, k), "D_B": PatchDiscriminator(cfg.ndf, c, k),
             "pool_A": ImagePool(cfg.pool_size, cfg.image_shape), "pool_B": ImagePool(cfg.pool_size, cfg.image_shape)}
 
 

@@ -170,6 +170,9 @@ def _train_translation(spec: ModelSpec, cfg: TranslationConfig, images: torch.Te
     from gan_tutor.data import load_dataset
 
     mod = spec.module
+    if identity.get("data") == cfg.domain_b:
+        raise ValueError(f"domain A (the data, {cfg.domain_b}) and domain B (domain_b) are the same dataset: translate "
+                         "between two, e.g. --data mnist-5k with domain_b uci-digits.")
     images_b = check_images(load_dataset(cfg.domain_b, "train").images, cfg.image_shape,
                             what=f"domain B ({cfg.domain_b}) images")  # labels are never used in training
     if budget["steps"] is not None and cfg.schedule_steps and budget["steps"] > cfg.schedule_steps:

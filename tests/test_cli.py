@@ -98,7 +98,7 @@ def test_train_on_another_dataset_into_a_run_folder_is_refused(run, tmp_path, ca
 
 
 @pytest.mark.parametrize("argv, match", [
-    (["train", "biggan", "--data", "mnist-5k", "--tier", "smoke"], "unknown model 'biggan': choose one of cgan, dcgan, gan"),
+    (["train", "biggan", "--data", "mnist-5k", "--tier", "smoke"], "unknown model 'biggan': choose one of cgan, cyclegan, dcgan, gan"),
     (["train", "gan", "--data", "mnist-6k", "--tier", "smoke"], "unknown dataset 'mnist-6k': choose one of mnist-5k, uci-digits, mnist"),
     (["train", "gan", "--data", "mnist-5k", "--tier", "huge"], "unknown tier 'huge': use one of smoke, cpu, gpu, full"),
 ])
@@ -170,7 +170,7 @@ def test_sample_is_the_ema_generator_on_seeded_noise(run, tmp_path):
 
 
 def test_get_model_unknown_name():
-    with pytest.raises(ValueError, match="unknown model 'biggan': choose one of cgan, dcgan, gan"):
+    with pytest.raises(ValueError, match="unknown model 'biggan': choose one of cgan, cyclegan, dcgan, gan"):
         models.get_model("biggan")
     assert not models.get_model("gan").conditional  # no n_classes field: --label is refused
 

@@ -143,16 +143,18 @@ def test_shapes_and_ranges():
     assert cg.PatchDiscriminator(8, 2)(x, x).shape == (3, 1, 7, 7)
 
 
-def test_receptive_field_against_the_gradient_of_one_score():
-    D = cg.PatchDiscriminator(4)
-    assert cg.receptive_field(D) == 18
+@pytest.mark.parametrize("patch", [10, 18, 26])
+def test_receptive_field_against_the_gradient_of_one_score(patch):
+    D = cg.build(cg.tier_config("smoke", patch=patch))["D_A"]
+    assert cg.receptive_field(D) == patch and D(torch.rand(2, 1, 28, 28)).shape == (2, 1, 7, 7)
     # oracle: the input pixels one score depends on (instance norm would couple every pixel: take it out)
     D.net[3] = nn.Identity()
     x = torch.randn(1, 1, 64, 64, requires_grad=True)
     D(x)[0, 0, 8, 8].backward()
     rows = x.grad[0, 0].abs().sum(1).nonzero().flatten()
     cols = x.grad[0, 0].abs().sum(0).nonzero().flatten()
-    assert rows.max() - rows.min() + 1 == 18 and cols.max() - cols.min() + 1 == 18
+    assert rows.max() - rows.min() + 1 == patch and cols.max() - cols.min() + 1 == patch
+    assert rows.min() == 4 * 8 - (patch - 4) // 2  # unit i's window starts at 4 i - (r - 4) / 2 (notebook 09 draws it)
 
 
 def test_unet_skips_carry_the_input_layout():
@@ -237,6 +239,8 @@ def test_configs_refuse_bad_values():
         cg.tier_config("smoke", method="unit")
     with pytest.raises(ValueError, match="lam_cycle"):
         cg.tier_config("smoke", lam_cycle=-1.0)
+    with pytest.raises(ValueError, match="receptive field"):
+        cg.tier_config("smoke", patch=14)
     with pytest.raises(ValueError, match="schedule_steps"):
         cg.tier_config("smoke", schedule_steps=-5)
     assert cg.tier_config("cpu", method="pix2pix").steps == cg.PIX2PIX_STEPS["cpu"]

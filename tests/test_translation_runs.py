@@ -110,6 +110,11 @@ def test_an_unknown_domain_b_is_refused_before_training(tmp_path, capsys):
         spec.train(spec.config("smoke", domain_b="svhn-digits"), torch.rand(8, 1, 28, 28), data="t", progress=False)
 
 
+def test_the_two_domains_must_differ(tmp_path, capsys):
+    assert cli.main(train_args("cyclegan", tmp_path / "run", "--data", "uci-digits")) == 2
+    assert "the same dataset" in capsys.readouterr().err
+
+
 def test_a_translation_run_folder_copied_and_resumed_with_other_weights_is_refused(runs, tmp_path, capsys):
     run = shutil.copytree(runs["cyclegan"], tmp_path / "run")
     assert cli.main(train_args("cyclegan", run, "--seed", "3")) == 2
