@@ -3,8 +3,8 @@
     python scripts/fingerprint_runs.py --out OUT.json [--models gan dcgan ...]
 
 Each model is trained with ``python -m gan_tutor train MODEL --tier smoke --seed 0`` on one thread, sampled with
-``python -m gan_tutor sample RUN --n 64 --seed 0`` (a translation model: ``translate RUN --data uci-digits``), and the sha256 of every tensor in the checkpoint's modules and of
-the samples is written to OUT.json. Two fingerprints taken on one machine before and after a change that should not
+``python -m gan_tutor sample RUN --n 64 --seed 0`` (a translation model: ``translate RUN --data uci-digits``), and
+the sha256 of every tensor in the checkpoint's modules and of the samples is written to OUT.json. Two fingerprints taken on one machine before and after a change that should not
 alter behaviour (a restructuring) must be equal: ``python scripts/fingerprint_runs.py --compare A.json B.json``.
 """
 

@@ -1,5 +1,6 @@
 """Notebook 09's comparisons over seeds: CycleGAN, the same with larger patches or without cycle and identity terms
-(one change each), and pix2pix on synthetic pairs, each judged on the 300 UCI test digits translated into MNIST, and write the table.
+(one change each), and pix2pix on synthetic pairs, each judged on the 300 UCI test digits translated into MNIST;
+writes the table.
 
 Each variant trains at the cpu tier's steps (``cyclegan.TIERS["cpu"]``, ``cyclegan.PIX2PIX_STEPS["cpu"]``; ``--scale``
 shrinks them for a dry run) once per seed, one after the other, from mnist-5k (A) and uci-digits' training split (B);
