@@ -506,14 +506,16 @@ def score_digits(images: torch.Tensor, labels: torch.Tensor, clf, held_features:
     return DigitScore(v.label_accuracy, v.confident_share, frechet_distance_of(images, held_features, clf.features))
 
 
-def evaluate(t: Translator, source, held_a, clf=None) -> TranslationScore:
+def evaluate(t: Translator, source, held_a, clf=None, held_features: torch.Tensor | None = None) -> TranslationScore:
     """Score translator ``t`` on ``source`` (B's test split, an ``ImageData`` with labels, used for measuring only) and,
-    when it has both directions, on the cycle of ``held_a`` (A's held-out digits)."""
+    when it has both directions, on the cycle of ``held_a`` (A's held-out digits). ``held_features``: ``clf``'s
+    features of ``held_a``, when the caller has them already (computed here otherwise)."""
     from gan_tutor.classifier import judge_digits, load_digit_classifier
 
     clf = clf if clf is not None else load_digit_classifier()
-    with torch.no_grad():
-        held_features = clf.features(held_a.images)
+    if held_features is None:
+        with torch.no_grad():
+            held_features = clf.features(held_a.images)
     translated = score_digits(t(source.images, "b2a"), source.labels, clf, held_features)
     baseline = score_digits(source.images, source.labels, clf, held_features)
     if "a2b" not in t.nets:

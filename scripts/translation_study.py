@@ -83,7 +83,7 @@ def main(argv=None) -> int:
                 state = spec.train(cfg, a_train.images, data="mnist-5k", run_dir=run_dir, device="cpu", progress=False)
                 t, _ = spec.load_generator(run_dir)
             run = {"seed": seed, "steps": state.step, "seconds": round(state.seconds, 1),
-                   **flat(cyclegan.evaluate(t, b_test, a_test, clf))}
+                   **flat(cyclegan.evaluate(t, b_test, a_test, clf, held_features))}
             runs.append(run)
             cyc = (f"  cycle L1 {run['cycle_l1']:.4f} (re-quantised x{run['stego_ratio']:.2f}), cycle label acc "
                    f"{run['cycle_label_accuracy']:.3f}") if "cycle_l1" in run else ""
